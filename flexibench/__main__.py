@@ -1,0 +1,3 @@
+from flexibench.cli import main
+
+raise SystemExit(main())

@@ -19,9 +19,17 @@ from flexibench.errors import CardError
 
 OPERATIONS = ("SA", "LT", "DSC")
 _OP_ALIASES = {
-    "sa": "SA", "self-attention": "SA", "attention": "SA",
-    "lt": "LT", "l": "LT", "linear": "LT", "linear-transform": "LT",
-    "dsc": "DSC", "c": "DSC", "conv": "DSC", "convolution": "DSC",
+    "sa": "SA",
+    "self-attention": "SA",
+    "attention": "SA",
+    "lt": "LT",
+    "l": "LT",
+    "linear": "LT",
+    "linear-transform": "LT",
+    "dsc": "DSC",
+    "c": "DSC",
+    "conv": "DSC",
+    "convolution": "DSC",
 }
 FIELDS = ("l", "o", "h", "n", "f", "p")
 

@@ -84,6 +84,8 @@ def _show(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info))
     else:
-        print(f"{info['short']}\n  card:  {card.to_json()}\n  level: {info['level']}  homogeneous: {info['homogeneous']}")
+        print(
+            f"{info['short']}\n  card:  {card.to_json()}\n  level: {info['level']}  homogeneous: {info['homogeneous']}"
+        )
         print(f"  hash:  {info['hash']}\n  graph: {len(graph.labels)} nodes, {len(graph.edges)} edges")
     return 0

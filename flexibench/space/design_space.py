@@ -68,7 +68,9 @@ class DesignSpace:
                 yaml_text=yaml_text,
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise CardError("design space", exc, "keys layers, operations, heads, hidden, ff_widths, ff_depths") from None
+            raise CardError(
+                "design space", exc, "keys layers, operations, heads, hidden, ff_widths, ff_depths"
+            ) from None
         return space
 
     @classmethod
@@ -195,13 +197,19 @@ class DesignSpace:
                 if width not in self.ff_widths:
                     raise CardError(f"f[{j}][{k}]", width, list(self.ff_widths))
             if level < 3 and len(set(f)) > 1:
-                raise CardError(f"f[{j}]", list(f), f"one width repeated (heterogeneous stacks are level 3, not {level})")
+                raise CardError(
+                    f"f[{j}]", list(f), f"one width repeated (heterogeneous stacks are level 3, not {level})"
+                )
         s = self.stack_size(level)
         if card.l % s:
             raise CardError("l", card.l, f"a multiple of the stack size {s} at level {level}")
         for j in range(card.l):
             if card.layer(j) != card.layer(j - j % s):
-                raise CardError(f"layer {j}", card.short(), f"the same choices as layer {j - j % s} (stacks of {s} at level {level})")
+                raise CardError(
+                    f"layer {j}",
+                    card.short(),
+                    f"the same choices as layer {j - j % s} (stacks of {s} at level {level})",
+                )
         return card
 
     def level_of(self, card: ModelCard) -> int:
@@ -277,7 +285,9 @@ class DesignSpace:
                 for d in depths
                 for stack in (itertools.product(widths, repeat=d) if level == 3 else ((w,) * d for w in widths))
             ]
-            per_depth.append([(o, h, n, tuple(f), p) for (o, p) in ops for h in hs for n in ns for f in ffs if h % n == 0])
+            per_depth.append(
+                [(o, h, n, tuple(f), p) for (o, p) in ops for h in hs for n in ns for f in ffs if h % n == 0]
+            )
         children: set[ModelCard] = set()
         sf = self.stack_size(level)
         for depth in sorted({a.l, b.l}):
@@ -322,4 +332,3 @@ def _default_space() -> DesignSpace:
         text = resources.files("flexibench.space").joinpath("design_space.yaml").read_text()
         _DEFAULT.append(DesignSpace.from_yaml(text))
     return _DEFAULT[0]
-

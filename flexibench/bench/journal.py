@@ -30,7 +30,7 @@ class JournalWarning(UserWarning):
 def _encode(record: ResultRecord) -> bytes:
     payload = record.to_json()
     crc = zlib.crc32(payload.encode())
-    return ('{"crc":%d,"rec":%s}\n' % (crc, payload)).encode()
+    return f'{{"crc":{crc},"rec":{payload}}}\n'.encode()
 
 
 class JournalWriter:

@@ -114,9 +114,6 @@ class ModelCard:
                 raise CardError(f"f[{j}]", stack, "a non-empty list of feed-forward widths")
             ff.append(tuple(_positive_int(v, f"f[{j}][{k}]") for k, v in enumerate(stack)))
         params = tuple(canonical_parameter(op, v, f"p[{j}]") for j, (op, v) in enumerate(zip(ops, lists["p"])))
-        for j, (size, count) in enumerate(zip(hidden, heads)):
-            if size % count:
-                raise CardError(f"n[{j}]", count, f"a divisor of the hidden size h[{j}] = {size}")
         return cls(layers, ops, hidden, heads, tuple(ff), params)
 
     @classmethod

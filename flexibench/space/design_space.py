@@ -191,6 +191,8 @@ class DesignSpace:
                 raise CardError(f"h[{j}]", h, list(self.hidden))
             if n not in self.heads:
                 raise CardError(f"n[{j}]", n, list(self.heads))
+            if h % n:
+                raise CardError(f"n[{j}]", n, f"a divisor of the hidden size h[{j}] = {h}")
             if len(f) not in self.ff_depths:
                 raise CardError(f"f[{j}]", list(f), f"a stack of depth in {list(self.ff_depths)}")
             for k, width in enumerate(f):

@@ -30,9 +30,8 @@ def main() -> None:
     nx_per = (t4 - t3) / len(sample)
     print(f"level-1 cards: {len(cards)}  distinct hashes: {len(hashes)}")
     print(f"enumerate: {t1 - t0:.3f} s   graph + SHA-256 hash of all: {t2 - t1:.2f} s ({ours_per * 1e6:.0f} us/card)")
-    print(
-        f"networkx WL hash (5 iterations) on {len(sample)} cards: {nx_per * 1e6:.0f} us/card -> ours is {nx_per / ours_per:.1f}x faster"
-    )
+    print(f"networkx WL hash (5 iterations) on {len(sample)} cards: {nx_per * 1e6:.0f} us/card")
+    print(f"ours is {nx_per / ours_per:.1f}x faster")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,140 @@
+"""CLI: ``flexibench query``, ``flexibench info``, ``flexibench pack``, ``flexibench verify``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    query = subparsers.add_parser("query", help="look up (or predict) how a card performs")
+    query.add_argument("card", help="card JSON or a paper name such as bert-tiny")
+    query.add_argument("--fidelity", default=None, help="training fidelity (default: the table's default)")
+    query.add_argument("--seed", default="mean", help="'mean' (default), 'sample' or an integer seed")
+    query.add_argument("--json", action="store_true", help="machine-readable output")
+    query.add_argument("--table", default=None, help="table file (default: $FLEXIBENCH_TABLE or data/flexibench.h5)")
+    query.set_defaults(handler=_query)
+
+    info = subparsers.add_parser("info", help="what the table holds: cards, records, seeds, surrogate figures")
+    info.add_argument("--json", action="store_true", help="machine-readable output")
+    info.add_argument("--table", default=None, help="table file (default: $FLEXIBENCH_TABLE or data/flexibench.h5)")
+    info.set_defaults(handler=_info)
+
+    pack = subparsers.add_parser("pack", help="merge journal shards and the graph library into a new table")
+    pack.add_argument("shards", nargs="+", help="journal shard files or folders of *.jsonl")
+    pack.add_argument("--out", required=True, help="table to write (replaced atomically after verification)")
+    pack.add_argument("--library-level", type=int, default=1, help="hierarchy level of the graph library")
+    pack.add_argument("--vocab-size", type=int, default=None, help="vocabulary size for parameter counts")
+    pack.add_argument("--sources", default=None, help="text file describing the data sources, stored in /meta")
+    pack.add_argument("--no-surrogate", action="store_true", help="do not fit the surrogate")
+    pack.add_argument("--json", action="store_true", help="machine-readable output")
+    pack.set_defaults(handler=_pack)
+
+    verify = subparsers.add_parser("verify", help="check a table's structure, checksums, row counts and hashes")
+    verify.add_argument("file")
+    verify.add_argument("--quick", action="store_true", help="skip recomputing every card hash")
+    verify.add_argument("--json", action="store_true", help="machine-readable output")
+    verify.set_defaults(handler=_verify)
+
+
+def _seed(text: str) -> int | str:
+    if text in ("mean", "sample"):
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        from flexibench.bench.benchmark import QueryError
+
+        raise QueryError(f"--seed: {text!r} is not allowed; allowed: mean, sample or an integer") from None
+
+
+def _query(args: argparse.Namespace) -> int:
+    from flexibench.bench.benchmark import load
+
+    with load(args.table) as bench:
+        result = bench.query(args.card, args.fidelity, _seed(args.seed))
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    std = f" +- {result.score_std:.2f}" if not math.isnan(result.score_std) else ""
+    seeds = f"seed {result.seed}" if result.seed is not None else f"{result.n_seeds} seed(s)"
+    print(f"{result.card.short()}")
+    print(f"  fidelity {result.fidelity}: score {result.score:.2f}{std}  [{result.source}, {seeds}]")
+    for task, value in result.task_scores.items():
+        print(f"    {task:>8}: {value:.2f}")
+    print(f"  params {result.params:,}  FLOPs {result.flops:,}")
+    print(f"  pretrain {result.pretrain_time_s:.0f} s  fine-tune {result.finetune_time_s:.0f} s")
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from flexibench.bench.benchmark import load
+
+    with load(args.table) as bench:
+        info = bench.info()
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    lib = info["library"]
+    print(f"{info['path']} (format {info['format_version']}, flexibench {info['package_version']}, {info['created']})")
+    print(
+        f"  {info['archs']} cards: {lib['cards']} from the level-{lib['level']} library "
+        f"(embedding d={lib['embedding_dim']}, k={lib['neighbours_k']} neighbours)"
+    )
+    for name, fid in info["fidelities"].items():
+        default = " (default)" if name == info["default_fidelity"] else ""
+        print(
+            f"  fidelity {name}{default}: {fid['measured_cards']} measured cards, {fid['records']} records "
+            f"({fid['ok_records']} ok), seeds {fid['seeds']}, tasks {fid['tasks']}"
+        )
+        s = fid["surrogate"]
+        if s:
+            print(
+                f"    surrogate (held-out {s['n_val']} of {s['n_train'] + s['n_val']} cards): "
+                f"Kendall tau {s['kendall_tau']:.3f}, Spearman {s['spearman']:.3f}, RMSE {s['rmse']:.3f}"
+            )
+        else:
+            print("    no surrogate (too few measured cards)")
+    return 0
+
+
+def _pack(args: argparse.Namespace) -> int:
+    from flexibench.bench.pack import pack
+
+    sources = Path(args.sources).read_text() if args.sources else ""
+    report = pack(
+        args.shards,
+        args.out,
+        library_level=args.library_level,
+        vocab_size=args.vocab_size,
+        data_sources=sources,
+        fit_surrogate=not args.no_surrogate,
+    )
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+        return 0
+    print(f"packed {report.path}: {report.archs} cards ({report.library_cards} from the library)")
+    for name, count in report.records.items():
+        figures = report.surrogates.get(name)
+        extra = f"; surrogate Kendall tau {figures['kendall_tau']:.3f}, RMSE {figures['rmse']:.3f}" if figures else ""
+        print(f"  {name}: {count} records, {report.measured_cards[name]} measured cards{extra}")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from flexibench.bench.verify import verify
+
+    report = verify(args.file, check_hashes=not args.quick)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    elif report.ok:
+        records = ", ".join(f"{k}: {v}" for k, v in report.records.items()) or "none"
+        print(f"ok: {report.path}: {report.archs} cards; records {records}; surrogates {report.surrogates or 'none'}")
+    else:
+        print(f"FAILED: {report.path}", file=sys.stderr)
+        for problem in report.problems:
+            print(f"  {problem}", file=sys.stderr)
+    return 0 if report.ok else 1

@@ -1,0 +1,329 @@
+"""``pack``: merge journal shards with the graph library into a new, verified table file.
+
+The packed file is never edited in place. ``pack`` reads every shard, joins the
+records to the library's cards (measured cards outside the library are appended
+as extra rows), fits the per-fidelity surrogate, writes everything to a temporary
+file beside the target, verifies it, and only then renames it over the target.
+Any failure on the way leaves the old table untouched.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import warnings
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from flexibench.bench import schema
+from flexibench.bench.flops import DEFAULT_SEQ_LEN, card_flops
+from flexibench.bench.journal import expand_shard_paths, read_shards
+from flexibench.bench.record import STATUSES, ResultRecord
+from flexibench.bench.store import as_column, atomic_output, write_file
+from flexibench.errors import DataError
+from flexibench.space import DesignSpace, ModelCard, card_hash
+
+PAPER_VOCAB_SIZE = 50_265  # RoBERTa tokenizer, as in the paper (Table 3 parameter counts)
+
+
+class LibraryLike(Protocol):
+    """What pack needs from :class:`flexibench.library.Library` (tests pass a small fixture)."""
+
+    cards: Sequence[ModelCard]
+    hashes: Sequence[str]
+    embeddings: np.ndarray  # (N, d) float32
+    neighbours: np.ndarray  # (N, k) int32
+
+    def embed(self, card: ModelCard) -> np.ndarray: ...
+
+
+@dataclass
+class PackReport:
+    """What was packed: counts per fidelity and the surrogate's held-out figures."""
+
+    path: Path
+    archs: int
+    library_cards: int
+    records: dict[str, int] = field(default_factory=dict)
+    measured_cards: dict[str, int] = field(default_factory=dict)
+    surrogates: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "archs": self.archs,
+            "library_cards": self.library_cards,
+            "records": self.records,
+            "measured_cards": self.measured_cards,
+            "surrogates": self.surrogates,
+        }
+
+
+def pack(
+    shards: Iterable[str | Path],
+    out: str | Path,
+    *,
+    library: LibraryLike | None = None,
+    library_level: int = 1,
+    space: DesignSpace | None = None,
+    vocab_size: int | None = None,
+    data_sources: str = "",
+    fit_surrogate: bool = True,
+    surrogate_options: dict[str, Any] | None = None,
+    flops_seq_len: int = DEFAULT_SEQ_LEN,
+    verify_hashes: bool = True,
+) -> PackReport:
+    """Merge ``shards`` (files or folders of ``*.jsonl``) and the library into a new table at ``out``.
+
+    ``library`` defaults to ``flexibench.library.load_or_build_library(level=library_level)``.
+    ``vocab_size`` (for parameter counts) defaults to the recipes' ``vocab_size`` or
+    the paper's 50,265. Returns a :class:`PackReport`; raises :class:`DataError` on
+    inconsistent input (a record whose hash does not match its card, a card outside
+    the design space) and leaves ``out`` untouched.
+    """
+    from flexibench import __version__
+
+    space = space or DesignSpace.default()
+    shard_paths = expand_shard_paths(shards)
+    records = read_shards(shard_paths)
+    if library is None:
+        from flexibench.library import load_or_build_library
+
+        library = load_or_build_library(level=library_level)
+    vocab = vocab_size or _vocab_from_records(records) or PAPER_VOCAB_SIZE
+    cards, parsed = _record_cards(records, space, verify_hashes)
+    archs, row_of = _arch_columns(library, cards, space, vocab, flops_seq_len, parsed)
+
+    by_fidelity: dict[str, list[ResultRecord]] = defaultdict(list)
+    for record in records:
+        by_fidelity[record.fidelity].append(record)
+    datasets: dict[str, np.ndarray] = {f"{schema.ARCHS}/{k}": v for k, v in archs.items()}
+    group_attrs: dict[str, dict[str, Any]] = {}
+    report = PackReport(Path(out), archs=len(archs["card"]), library_cards=len(library.cards))
+    for fidelity, recs in sorted(by_fidelity.items()):
+        columns, attrs = _result_columns(recs, row_of, parsed)
+        datasets.update({f"{schema.RESULTS}/{fidelity}/{k}": v for k, v in columns.items()})
+        group_attrs[f"{schema.RESULTS}/{fidelity}"] = attrs
+        ok = columns["status"] == STATUSES.index("ok")
+        report.records[fidelity] = len(recs)
+        report.measured_cards[fidelity] = len(np.unique(columns["arch"][ok]))
+        if fit_surrogate:
+            fitted = _fit_surrogate(fidelity, columns, archs["embedding"], surrogate_options or {})
+            if fitted is not None:
+                model_columns, model_attrs = fitted
+                datasets.update({f"{schema.SURROGATE}/{fidelity}/{k}": v for k, v in model_columns.items()})
+                group_attrs[f"{schema.SURROGATE}/{fidelity}"] = model_attrs
+                report.surrogates[fidelity] = {k: model_attrs[k] for k in ("kendall_tau", "spearman", "rmse")}
+
+    meta = {
+        "format_version": schema.FORMAT_VERSION,
+        "package_version": __version__,
+        "design_space_yaml": space.yaml_text or json.dumps(_space_dict(space)),
+        "ged_cost_model": _ged_cost_model(space),
+        "fidelities": {fid: _recipe_of(recs) for fid, recs in sorted(by_fidelity.items())},
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "data_sources": _data_sources(data_sources, shard_paths, records),
+        "library_level": library_level,
+        "default_fidelity": _default_fidelity(by_fidelity),
+        "flops_seq_len": flops_seq_len,
+        "vocab_size": vocab,
+    }
+    from flexibench.bench.verify import verify
+
+    with atomic_output(out) as tmp:
+        write_file(tmp, meta, datasets, group_attrs)
+        verify(tmp, check_hashes=False).raise_for_problems()
+    return report
+
+
+# ---------------------------------------------------------------------------- cards and rows
+def _record_cards(
+    records: list[ResultRecord], space: DesignSpace, verify_hashes: bool
+) -> tuple[list[ModelCard], dict[int, ModelCard]]:
+    """Parse and check every record's card once; returns distinct cards and id(record) -> card."""
+    parsed: dict[int, ModelCard] = {}
+    distinct: dict[ModelCard, str] = {}
+    for record in records:
+        try:
+            card = space.validate(ModelCard.from_dict(record.card))
+        except Exception as exc:  # CardError: a record for a card outside this design space
+            raise DataError(f"record {record.key}: card is not in the design space ({exc})") from None
+        known = distinct.get(card)
+        if known is None:
+            if verify_hashes and card_hash(card) != record.card_hash:
+                raise DataError(f"record {record.key}: card_hash does not match its card {card.short()}")
+            distinct[card] = record.card_hash
+        elif known != record.card_hash:
+            raise DataError(f"records for {card.short()} carry different hashes ({known}, {record.card_hash})")
+        parsed[id(record)] = card
+    return list(distinct), parsed
+
+
+def _arch_columns(
+    library: LibraryLike,
+    measured: list[ModelCard],
+    space: DesignSpace,
+    vocab: int,
+    seq_len: int,
+    parsed: dict[int, ModelCard],
+) -> tuple[dict[str, np.ndarray], dict[ModelCard, int]]:
+    lib_cards = list(library.cards)
+    row_of = {card: i for i, card in enumerate(lib_cards)}
+    if len(row_of) != len(lib_cards):
+        raise DataError("library lists a card twice")
+    extras = sorted((c for c in measured if c not in row_of), key=lambda c: c.to_json())
+    cards = lib_cards + extras
+    row_of.update({card: len(lib_cards) + i for i, card in enumerate(extras)})
+    hashes = list(library.hashes) + [card_hash(c) for c in extras]
+    embeddings = np.asarray(library.embeddings, dtype=np.float32)
+    neighbours = np.asarray(library.neighbours, dtype=np.int32)
+    if embeddings.shape[0] != len(lib_cards) or neighbours.shape[0] != len(lib_cards):
+        raise DataError(
+            f"library has {len(lib_cards)} cards but {embeddings.shape[0]} embeddings "
+            f"and {neighbours.shape[0]} neighbour rows"
+        )
+    if extras:
+        embeddings = np.vstack([embeddings, np.stack([np.asarray(library.embed(c), np.float32) for c in extras])])
+        neighbours = np.vstack([neighbours, np.full((len(extras), neighbours.shape[1]), -1, np.int32)])
+    params_of = _parameter_counter(vocab)
+    levels = [space.level_of(c) for c in cards]
+    return {
+        "hash": as_column(hashes, "str"),
+        "card": as_column([c.to_json() for c in cards], "str"),
+        "level": np.asarray(levels, np.int8),
+        "space_index": np.asarray([space.index_of(c, lv) for c, lv in zip(cards, levels)], np.int64),
+        "n_layers": np.asarray([c.l for c in cards], np.int8),
+        "params": np.asarray([params_of(c) for c in cards], np.int64),
+        "flops": np.asarray([card_flops(c, seq_len) for c in cards], np.int64),
+        "homogeneous": np.asarray([c.is_homogeneous for c in cards], bool),
+        "in_library": np.asarray([i < len(lib_cards) for i in range(len(cards))], bool),
+        "embedding": embeddings,
+        "neighbours": neighbours,
+    }, row_of
+
+
+def _parameter_counter(vocab: int) -> Callable[[ModelCard], int]:
+    """Counts from ``flexibench.models`` (memoised per block); -1 (unknown) if the model code is missing."""
+    try:
+        from flexibench.bench.param_counts import counter_for
+
+        return counter_for(vocab)
+    except ImportError as exc:
+        warnings.warn(f"parameter counts unavailable ({exc}): params stored as -1", stacklevel=3)
+        return lambda card: -1
+
+
+# ---------------------------------------------------------------------------- results
+def _result_columns(
+    records: list[ResultRecord], row_of: dict[ModelCard, int], parsed: dict[int, ModelCard]
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    rows = sorted(((row_of[parsed[id(r)]], r.seed, r) for r in records), key=lambda t: (t[0], t[1]))
+    recs = [r for _, _, r in rows]
+    tasks = sorted({task for r in recs for task in r.task_scores} | {task for r in recs for task in r.finetune_losses})
+
+    def matrix(attr: str) -> np.ndarray:
+        out = np.full((len(recs), len(tasks)), np.nan)
+        for i, r in enumerate(recs):
+            for j, task in enumerate(tasks):
+                value = getattr(r, attr).get(task)
+                out[i, j] = math.nan if value is None else float(value)
+        return out
+
+    columns = {
+        "arch": np.asarray([row for row, _, _ in rows], np.int32),
+        "seed": np.asarray([r.seed for r in recs], np.int64),
+        "status": np.asarray([STATUSES.index(r.status) for r in recs], np.int8),
+        "score": np.asarray([r.score for r in recs], np.float64),
+        "task_scores": matrix("task_scores"),
+        "pretrain_loss": np.asarray([r.pretrain_loss for r in recs], np.float64),
+        "finetune_loss": matrix("finetune_losses"),
+        "pretrain_time_s": np.asarray([r.pretrain_time_s for r in recs], np.float64),
+        "finetune_time_s": np.asarray([r.finetune_time_s for r in recs], np.float64),
+        "tokens_seen": np.asarray([r.tokens_seen for r in recs], np.int64),
+        "device": as_column([r.device for r in recs], "str"),
+        "transfer_source": as_column([r.transfer_source or "" for r in recs], "str"),
+        "timestamp": as_column([r.timestamp for r in recs], "str"),
+        "record": as_column([r.to_json() for r in recs], "str"),
+    }
+    return columns, {"tasks": tasks, "statuses": list(STATUSES)}
+
+
+def _fit_surrogate(
+    fidelity: str, columns: dict[str, np.ndarray], embeddings: np.ndarray, options: dict[str, Any]
+) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
+    from flexibench.bench.table_surrogate import MIN_CARDS, fit_table_surrogate, mean_scores_per_arch
+
+    rows, scores = mean_scores_per_arch(columns["arch"], columns["status"], columns["score"])
+    if len(rows) < options.get("min_cards", MIN_CARDS):
+        warnings.warn(
+            f"fidelity {fidelity!r}: only {len(rows)} measured cards; no surrogate fitted "
+            f"(unmeasured cards will not be answered)",
+            stacklevel=3,
+        )
+        return None
+    fit = fit_table_surrogate(embeddings[rows], scores, **{k: v for k, v in options.items() if k != "min_cards"})
+    mean, std = fit.model.predict(embeddings)
+    return fit.columns(mean, std), fit.attrs()
+
+
+# ---------------------------------------------------------------------------- meta
+def _vocab_from_records(records: list[ResultRecord]) -> int | None:
+    for record in records:
+        value = record.recipe.get("vocab_size") if isinstance(record.recipe, dict) else None
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
+
+
+def _recipe_of(records: list[ResultRecord]) -> dict[str, Any]:
+    """The recipe of a fidelity (records disagreeing about it are reported, first one kept)."""
+    recipes = {json.dumps(r.recipe, sort_keys=True) for r in records}
+    if len(recipes) > 1:
+        warnings.warn(
+            f"fidelity {records[0].fidelity!r}: {len(recipes)} different recipes among its records",
+            stacklevel=3,
+        )
+    return records[0].recipe
+
+
+def _default_fidelity(by_fidelity: dict[str, list[ResultRecord]]) -> str:
+    if "nano" in by_fidelity or not by_fidelity:
+        return "nano"
+    return max(by_fidelity, key=lambda fid: len(by_fidelity[fid]))
+
+
+def _ged_cost_model(space: DesignSpace) -> dict[str, Any] | str:
+    try:
+        from flexibench.library.costs import CostModel
+    except ImportError:  # pragma: no cover - the library ships with the package
+        return "unavailable"
+    return {
+        "description": "GED costs ordered by block complexity (Section 3.3.1)",
+        **CostModel.from_space(space).to_dict(),
+    }
+
+
+def _data_sources(text: str, shard_paths: list[Path], records: list[ResultRecord]) -> str:
+    lines = [text.strip()] if text.strip() else []
+    lines.append(f"{len(records)} records from {len(shard_paths)} journal shard(s):")
+    lines += [f"  {p.name}" for p in shard_paths]
+    return "\n".join(lines)
+
+
+def _space_dict(space: DesignSpace) -> dict[str, Any]:
+    return {
+        "name": space.name,
+        "layers": list(space.layers),
+        "operations": {op: list(ps) for op, ps in space.operations.items()},
+        "heads": list(space.heads),
+        "hidden": list(space.hidden),
+        "ff_widths": list(space.ff_widths),
+        "ff_depths": list(space.ff_depths),
+        "stack": space.stack,
+    }

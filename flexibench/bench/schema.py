@@ -1,0 +1,88 @@
+"""Layout of the packed HDF5 table: group and dataset names, dtypes, required columns.
+
+One place names every path so the writer (:mod:`flexibench.bench.pack`), the checker
+(:mod:`flexibench.bench.verify`) and the reader (:mod:`flexibench.bench.benchmark`)
+cannot drift apart. Bump :data:`FORMAT_VERSION` on any incompatible change; readers
+refuse newer formats rather than guess.
+
+Layout::
+
+    /meta                       attrs only (see META_ATTRS); checksums = JSON {dataset path: sha256}
+    /archs/<column>             one row per card (library cards first, then measured extras)
+    /results/<fidelity>/<col>   one row per (card, seed) record, ``arch`` indexes /archs
+    /surrogate/<fidelity>/<col> fitted surrogate: weights bytes + predictions for every /archs row
+"""
+
+from __future__ import annotations
+
+FORMAT_VERSION = 1
+
+META = "meta"
+ARCHS = "archs"
+RESULTS = "results"
+SURROGATE = "surrogate"
+
+#: /meta attributes every file carries (values are str or int; structured ones are JSON text).
+META_ATTRS = (
+    "format_version",
+    "package_version",
+    "design_space_yaml",
+    "ged_cost_model",
+    "fidelities",  # JSON {fidelity: recipe dict}
+    "created",
+    "data_sources",
+    "checksums",  # JSON {dataset path: sha256 hex}
+    "library_level",
+    "default_fidelity",
+    "flops_seq_len",
+    "vocab_size",
+)
+
+#: /archs columns -> numpy dtype kind ("str" = variable-length UTF-8).
+ARCH_COLUMNS = {
+    "hash": "str",  # card_hash of the card's block graph
+    "card": "str",  # canonical card JSON (ModelCard.to_json)
+    "level": "int8",  # first hierarchy level containing the card
+    "space_index": "int64",  # DesignSpace.index_of(card, level)
+    "n_layers": "int8",
+    "params": "int64",  # -1 when unknown
+    "flops": "int64",  # analytic forward FLOPs per sequence (flexibench.bench.flops)
+    "homogeneous": "bool",
+    "in_library": "bool",  # False for measured cards outside the graph library
+    "embedding": "float32",  # (N, d) Transformer2vec
+    "neighbours": "int32",  # (N, k) row indices into /archs, -1 = none
+}
+
+#: /results/<fidelity> columns. ``task_scores`` / ``finetune_loss`` are (R, T) with attr ``tasks``.
+RESULT_COLUMNS = {
+    "arch": "int32",
+    "seed": "int64",
+    "status": "int8",  # index into STATUSES (attr ``statuses``)
+    "score": "float64",
+    "task_scores": "float64",
+    "pretrain_loss": "float64",
+    "finetune_loss": "float64",
+    "pretrain_time_s": "float64",
+    "finetune_time_s": "float64",
+    "tokens_seen": "int64",
+    "device": "str",
+    "transfer_source": "str",  # card hash the weights came from, "" for none
+    "timestamp": "str",
+    "record": "str",  # the full ResultRecord JSON, for provenance
+}
+
+#: /surrogate/<fidelity> columns; validation figures live in its attrs (SURROGATE_ATTRS).
+SURROGATE_COLUMNS = {
+    "weights": "uint8",  # serialized model state (see flexibench.bench.table_surrogate)
+    "mean": "float32",  # prediction for every /archs row
+    "std": "float32",
+}
+SURROGATE_ATTRS = ("model", "kendall_tau", "spearman", "rmse", "n_train", "n_val", "split_seed")
+
+
+def dataset_paths(fidelities: list[str] | tuple[str, ...], surrogates: list[str] | tuple[str, ...]) -> list[str]:
+    """Every dataset path a complete file must hold, for structural checks."""
+    paths = [f"{ARCHS}/{c}" for c in ARCH_COLUMNS]
+    paths += [f"{RESULTS}/{fid}/{c}" for fid in fidelities for c in RESULT_COLUMNS]
+    paths += [f"{SURROGATE}/{fid}/{c}" for fid in surrogates for c in SURROGATE_COLUMNS]
+    return paths

@@ -32,6 +32,7 @@ META_ATTRS = (
     "created",
     "data_sources",
     "checksums",  # JSON {dataset path: sha256 hex}
+    "attrs_checksum",  # sha256 over every group's attributes (store.attrs_checksum)
     "library_level",
     "default_fidelity",
     "flops_seq_len",

@@ -64,27 +64,42 @@ def write_file(
     """Write a complete table to ``path`` (which must not be the live file; see :func:`atomic_output`).
 
     ``meta`` becomes ``/meta`` attrs, with ``checksums`` computed here over ``datasets``
-    (paths like ``archs/card``); ``group_attrs`` sets attrs on groups such as
-    ``results/nano``. Dicts and lists in attrs are stored as JSON text.
+    (paths like ``archs/card``) and ``attrs_checksum`` over every attribute of every
+    group; ``group_attrs`` sets attrs on groups such as ``results/nano``. Dicts and
+    lists in attrs are stored as JSON text.
     """
-    sums = {name: checksum(array) for name, array in datasets.items()}
+    encoded = {schema.META: {k: _encode_attr(v) for k, v in meta.items()}}
+    encoded.update(
+        {name: {k: _encode_attr(v) for k, v in attrs.items()} for name, attrs in (group_attrs or {}).items()}
+    )
+    encoded[schema.META]["checksums"] = json.dumps({name: checksum(a) for name, a in datasets.items()}, sort_keys=True)
+    encoded[schema.META]["attrs_checksum"] = attrs_checksum(encoded)
     with h5py.File(path, "w", libver="latest") as handle:
-        group = handle.create_group(schema.META)
-        for key, value in {**meta, "checksums": sums}.items():
-            group.attrs[key] = json.dumps(value, sort_keys=True) if isinstance(value, (dict, list, tuple)) else value
         for name, array in datasets.items():
             if array.dtype == object:
                 handle.create_dataset(name, data=array, dtype=_STR)
             else:
                 handle.create_dataset(name, data=array)
-        for name, attrs in (group_attrs or {}).items():
+        for name, attrs in encoded.items():
             target = handle.require_group(name)
             for key, value in attrs.items():
-                target.attrs[key] = (
-                    json.dumps(value, sort_keys=True) if isinstance(value, (dict, list, tuple)) else value
-                )
+                target.attrs[key] = value
     with open(path, "rb+") as handle:  # make the bytes durable before anyone renames the file into place
         os.fsync(handle.fileno())
+
+
+def _encode_attr(value: Any) -> Any:
+    return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list, tuple)) else value
+
+
+def attrs_checksum(groups: Mapping[str, Mapping[str, Any]]) -> str:
+    """SHA-256 over every group's attributes (except this digest itself), as stored."""
+    plain = {
+        group: {k: (v.item() if isinstance(v, np.generic) else v) for k, v in attrs.items() if k != "attrs_checksum"}
+        for group, attrs in groups.items()
+        if attrs
+    }
+    return hashlib.sha256(json.dumps(plain, sort_keys=True).encode()).hexdigest()
 
 
 @contextlib.contextmanager
@@ -123,15 +138,22 @@ class TableFile:
             raise DataError(f"table {self.path} does not exist (pack one with `flexibench pack SHARDS... --out FILE`)")
         try:
             self._h5 = h5py.File(self.path, "r")
-            raw = dict(self._h5[schema.META].attrs)
+            groups: dict[str, dict[str, Any]] = {schema.META: dict(self._h5[schema.META].attrs)}
+            self._h5.visititems(lambda name, obj: groups.__setitem__(name, dict(obj.attrs)) if obj.attrs else None)
         except _H5_ERRORS as exc:
             raise DataError(f"table {self.path} is unreadable (truncated or corrupt HDF5: {exc})") from None
         try:
-            self.meta: dict[str, Any] = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in raw.items()}
+            self._attrs = {
+                g: {k: (v.item() if isinstance(v, np.generic) else v) for k, v in a.items()} for g, a in groups.items()
+            }
+            self.meta: dict[str, Any] = self._attrs[schema.META]
             self.checksums: dict[str, str] = json.loads(self.meta["checksums"])
             version = int(self.meta["format_version"])
+            stored_digest = self.meta["attrs_checksum"]
         except (KeyError, ValueError, TypeError) as exc:
             raise DataError(f"table {self.path}: /meta is damaged ({exc})") from None
+        if attrs_checksum(self._attrs) != stored_digest:
+            raise DataError(f"table {self.path}: attributes fail their SHA-256 checksum (file corrupted)")
         if version > schema.FORMAT_VERSION:
             raise DataError(
                 f"table {self.path} has format version {version}; this flexibench reads up to "
@@ -155,14 +177,9 @@ class TableFile:
         return sorted({name[len(prefix) :].split("/")[0] for name in self.checksums if name.startswith(prefix)})
 
     def attrs(self, group: str) -> dict[str, Any]:
-        """Attributes of a group (JSON text decoded when it parses as a list or dict)."""
-        try:
-            raw = dict(self._h5[group].attrs)
-        except _H5_ERRORS as exc:
-            raise DataError(f"table {self.path}: cannot read attributes of /{group} ({exc})") from None
+        """Attributes of a group (verified at open; JSON text decoded when it parses as a list or dict)."""
         out: dict[str, Any] = {}
-        for key, value in raw.items():
-            value = value.item() if isinstance(value, np.generic) else value
+        for key, value in self._attrs.get(group, {}).items():
             if isinstance(value, str) and value[:1] in "[{":
                 with contextlib.suppress(ValueError):
                     value = json.loads(value)

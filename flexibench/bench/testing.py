@@ -119,3 +119,58 @@ def write_shard(path: str | Path, records: Iterable[ResultRecord]) -> Path:
         for record in records:
             writer.append(record)
     return Path(path)
+
+
+def append_records(path: str | Path, writer: int, count: int) -> None:
+    """Append ``count`` records (seeds ``writer * 100000 + i``) one by one: a worker for concurrency tests."""
+    card = ModelCard.named("bert-tiny")
+    hash_ = card_hash(card)
+    with JournalWriter(path) as journal:
+        for i in range(count):
+            journal.append(synthetic_record(card, writer * 100_000 + i, hash_=hash_))
+
+
+FIXTURE_TABLE_NAME = "fixture.h5"
+_MASTERS: dict[tuple[int, int], tuple[Path, FixtureLibrary]] = {}
+
+
+def fixture_records(library: FixtureLibrary, measured: int = 40) -> list[ResultRecord]:
+    """The records behind :func:`fixture_table` (see there)."""
+    cards = library.cards
+    records = [synthetic_record(c, s) for c in cards[:measured] for s in (0, 1)]
+    records.append(synthetic_record(cards[measured], 0, status="diverged"))
+    records += [synthetic_record(cards[measured + 1], 0), synthetic_record(cards[measured + 1], 1, status="failed")]
+    records.append(synthetic_record(ModelCard.named("flexibert-mini"), 0))  # level 2: not in the library
+    records += [synthetic_record(c, 0, fidelity="micro", tasks=("sst2",)) for c in cards[:6]]
+    return records
+
+
+def fixture_table(directory: str | Path, n_cards: int = 64, measured: int = 40) -> tuple[Path, FixtureLibrary]:
+    """A packed synthetic table in ``directory`` and its fixture library (packed once per process, then copied).
+
+    Contents: ``n_cards`` library cards; fidelity ``nano`` with ``measured`` cards x seeds
+    0 and 1, one card whose only record diverged, one with seed 0 ok and seed 1 failed,
+    and FlexiBERT-Mini (a level-2 card outside the library); fidelity ``micro`` with 6
+    cards (too few for a surrogate).
+    """
+    import shutil
+    import tempfile
+
+    from flexibench.bench.pack import pack
+
+    key = (n_cards, measured)
+    if key not in _MASTERS:
+        library = fixture_library(n_cards)
+        root = Path(tempfile.mkdtemp(prefix="flexibench-fixture-"))
+        shard = write_shard(root / "shards" / "worker0.jsonl", fixture_records(library, measured))
+        import warnings
+
+        with warnings.catch_warnings():  # "micro" is deliberately too small for a surrogate
+            warnings.simplefilter("ignore")
+            pack([shard], root / FIXTURE_TABLE_NAME, library=library, surrogate_options={"epochs": 60})
+        _MASTERS[key] = (root / FIXTURE_TABLE_NAME, library)
+    master, library = _MASTERS[key]
+    target = Path(directory) / FIXTURE_TABLE_NAME
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(master, target)
+    return target, library

@@ -1,0 +1,67 @@
+"""`flexibench query|info|pack|verify` through the CLI entry point."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from flexibench.bench.testing import fixture_records, fixture_table, write_shard
+from flexibench.cli import main
+from flexibench.space import ModelCard
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    return fixture_table(tmp_path_factory.mktemp("cli"))
+
+
+def test_query_json(table, capsys):
+    path, _ = table
+    assert main(["query", "bert-tiny", "--table", str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["source"] == "table" and out["n_seeds"] == 2 and out["card"] == ModelCard.named("bert-tiny").to_dict()
+
+
+def test_query_text_and_seed(table, capsys):
+    path, _ = table
+    card = ModelCard.named("bert-mini").to_json()
+    assert main(["query", card, "--table", str(path), "--seed", "1"]) == 0
+    assert "seed 1" in capsys.readouterr().out
+
+
+def test_query_errors_are_one_line(table, capsys):
+    path, _ = table
+    bad = json.dumps(ModelCard.named("bert-tiny").to_dict() | {"n": [3, 3]})
+    assert main(["query", bad, "--table", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("flexibench: error: n[0]") and err.count("\n") == 1
+    assert main(["query", "bert-tiny", "--table", str(path), "--seed", "abc"]) == 2
+    assert main(["query", "bert-tiny", "--table", str(path.parent / "missing.h5")]) == 2
+
+
+def test_info_json_has_the_documented_keys(table, capsys):
+    path, library = table
+    assert main(["info", "--table", str(path), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["library"]["cards"] == len(library.cards)
+    nano = info["fidelities"]["nano"]
+    assert nano["measured_cards"] == 42 and nano["records"] == 84 and nano["seeds"] == [0, 1]
+    assert {"kendall_tau", "spearman", "rmse"} <= set(nano["surrogate"])
+    assert main(["info", "--table", str(path)]) == 0
+    assert "Kendall tau" in capsys.readouterr().out
+
+
+def test_pack_then_verify(tmp_path, table, monkeypatch, capsys):
+    _, library = table
+    write_shard(tmp_path / "shards" / "w0.jsonl", fixture_records(library)[:30])
+    monkeypatch.setattr("flexibench.library.load_or_build_library", lambda level=1, **kw: library, raising=False)
+    out = tmp_path / "table.h5"
+    assert main(["pack", str(tmp_path / "shards"), "--out", str(out), "--no-surrogate", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["records"] == {"nano": 30} and report["measured_cards"] == {"nano": 15}
+    assert main(["verify", str(out)]) == 0
+    assert capsys.readouterr().out.startswith("ok:")
+    out.write_bytes(out.read_bytes()[:1000])
+    assert main(["verify", str(out)]) == 1
+    assert "unreadable" in capsys.readouterr().err

@@ -1,0 +1,88 @@
+"""Neighbour lists for weight transfer (Section 3.3.3).
+
+Neighbours of a query are ranked by biased overlap (identical encoder layers counted
+from the input, stopping at the first difference) descending, ties broken by
+Transformer2vec distance ascending, then by library index. The overlap measure itself
+lives in :mod:`flexibench.models.transfer` (torch-free) and is imported here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from flexibench.models.transfer import biased_overlap
+from flexibench.space.card import ModelCard
+
+DEFAULT_K = 100
+DEFAULT_TAU = 0.8
+
+__all__ = [
+    "DEFAULT_K",
+    "DEFAULT_TAU",
+    "biased_overlap",
+    "layer_codes",
+    "neighbour_lists",
+    "rank_neighbours",
+    "transfer_allowed",
+]
+
+
+def transfer_allowed(query: ModelCard, neighbour: ModelCard, tau: float = DEFAULT_TAU) -> bool:
+    """The paper's hard constraint: ``biased_overlap / l_query >= tau``."""
+    if not 0.0 <= tau <= 1.0:
+        raise ValueError(f"tau: {tau} is not allowed; allowed: 0 <= tau <= 1")
+    return biased_overlap(query, neighbour) / query.l >= tau - 1e-12
+
+
+def layer_codes(cards: Sequence[ModelCard]) -> np.ndarray:
+    """``(N, max_layers)`` int32 codes: equal codes = identical layers; -1 pads, -2 terminates."""
+    vocab: dict[tuple, int] = {}
+    depth = max(card.l for card in cards)
+    codes = np.full((len(cards), depth + 1), -1, dtype=np.int32)
+    for i, card in enumerate(cards):
+        for j in range(card.l):
+            codes[i, j] = vocab.setdefault(card.layer(j), len(vocab))
+    return codes
+
+
+def _overlaps(codes: np.ndarray, query_codes: np.ndarray) -> np.ndarray:
+    """Biased overlap of each query row with every library row, shape (Q, N)."""
+    same = (query_codes[:, None, :] == codes[None, :, :]) & (query_codes[:, None, :] >= 0)
+    return np.cumprod(same, axis=2).sum(axis=2).astype(np.int32)
+
+
+def rank_neighbours(
+    query_codes: np.ndarray,
+    query_coords: np.ndarray,
+    codes: np.ndarray,
+    coords: np.ndarray,
+    k: int,
+    exclude: np.ndarray | None = None,
+) -> np.ndarray:
+    """Top-``k`` library indices per query: overlap desc, embedding distance asc, index asc."""
+    overlap = _overlaps(codes, query_codes).astype(np.float64)
+    dist = np.sqrt(((query_coords[:, None, :].astype(np.float64) - coords[None, :, :]) ** 2).sum(axis=2))
+    # overlap dominates: distances are < 1e6 in GED units
+    key = -overlap * 1e7 + dist
+    if exclude is not None:
+        key[np.arange(len(exclude)), exclude] = np.inf
+    k = min(k, coords.shape[0] - (1 if exclude is not None else 0))
+    part = np.argpartition(key, k - 1, axis=1)[:, :k]
+    rows = np.arange(len(part))[:, None]
+    order = np.lexsort((part, key[rows, part]), axis=1)
+    return part[rows, order].astype(np.int32)
+
+
+def neighbour_lists(cards: Sequence[ModelCard], coords: np.ndarray, k: int = DEFAULT_K, chunk: int = 256) -> np.ndarray:
+    """``(N, k)`` int32 neighbour indices (self excluded) for every card of a library."""
+    codes = layer_codes(cards)
+    n = len(cards)
+    out = np.empty((n, min(k, n - 1)), dtype=np.int32)
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        out[start:stop] = rank_neighbours(
+            codes[start:stop], coords[start:stop], codes, coords, k, exclude=np.arange(start, stop)
+        )
+    return out

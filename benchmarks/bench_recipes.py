@@ -1,0 +1,146 @@
+"""Design the ``nano`` recipe from measurements: cost and ranking signal of candidate CPU recipes.
+
+Each candidate is the built-in ``nano`` recipe with overrides. Every (candidate, card,
+seed) evaluation goes through the real sweep path into journal shards under
+``--out/<candidate>/`` (resumable), and ``--summarize`` prints the table for
+docs/harness.md: median wall time per evaluation, per-task and average scores per
+card, whether the Turc et al. (2019) orderings hold (bert-mini and bert-2-256 above
+bert-tiny), the seed-to-seed Spearman of the score and the share of score variance
+that the architecture explains (between-card sum of squares / total, needs >= 2 seeds).
+
+Run (background, niced; note the machine load when you do):
+    nice -n 10 python benchmarks/bench_recipes.py --out /tmp/recipes --data $FLEXIBENCH_DATA --workers 2
+    python benchmarks/bench_recipes.py --out /tmp/recipes --summarize
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import math
+import os
+import statistics
+from collections import defaultdict
+
+import numpy as np
+from scipy import stats
+
+from flexibench.bench.journal import read_shards
+from flexibench.space import ModelCard, card_hash
+from flexibench.train.recipes import load_recipe
+from flexibench.train.sweep import run_sweep
+
+TASKS = {"SST-2": {"max_train": 4000, "max_val": 500}, "STS-B": {"max_train": 2000, "max_val": 500}}
+CANDIDATES = {
+    # the probe: 300 MLM steps at lr 1e-3, short warm-up, fine-tune lr 1e-4 (the trap: big models undertrained)
+    "probe": {"pretrain": {"steps": 300, "lr": 1e-3, "warmup_steps": 30}, "finetune": {"lr": 1e-4, "epochs": 2}},
+    # fewer MLM steps at a gentler rate, more fine-tuning at a lower rate
+    "ft-heavy": {
+        "pretrain": {"steps": 150, "lr": 5e-4, "warmup_steps": 30},
+        "finetune": {"lr": 5e-5, "epochs": 3, "patience": 1},
+    },
+    # longer warm-up, lower peak, same step count as the probe
+    "warm": {"pretrain": {"steps": 300, "lr": 5e-4, "warmup_steps": 100}, "finetune": {"lr": 5e-5, "epochs": 2}},
+}
+CARDS = ("bert-tiny", "bert-2-256", "bert-mini", "fnet-tiny", "convbert-tiny")
+
+
+def candidate_recipe(name: str) -> dict:
+    base = load_recipe("nano").to_dict()
+    data = copy.deepcopy(base)
+    data["name"] = f"nano-{name}"
+    for section, values in CANDIDATES[name].items():
+        data[section].update(values)
+    data["tasks"] = {t: {**data["tasks"].get(t, {}), **plan} for t, plan in TASKS.items()}
+    data["scored"] = list(TASKS)
+    return data
+
+
+def run(args: argparse.Namespace) -> None:
+    cards = [ModelCard.named(n) for n in args.cards.split(",")]
+    seeds = [int(s) for s in args.seeds.split(",")]
+    for name in args.candidates.split(","):
+        recipe = load_recipe(candidate_recipe(name))
+        for record in run_sweep(
+            cards,
+            recipe,
+            seeds,
+            os.path.join(args.out, name),
+            data_dir=args.data,
+            workers=args.workers,
+            threads=args.threads,
+            progress=False,
+        ):
+            print(
+                name,
+                record.card_hash[:10],
+                record.seed,
+                record.status,
+                record.task_scores,
+                f"{record.total_time_s:.0f}s",
+                flush=True,
+            )
+
+
+def summarize(out: str) -> None:
+    names = {card_hash(ModelCard.named(n)): n for n in CARDS}
+    for name in sorted(os.listdir(out)):
+        records = [r for r in read_shards([os.path.join(out, name)]) if r.status == "ok"]
+        if not records:
+            continue
+        by_card: dict[str, dict[int, object]] = defaultdict(dict)
+        for r in records:
+            by_card[names.get(r.card_hash, r.card_hash[:8])][r.seed] = r
+        times = [r.total_time_s for r in records]
+        print(
+            f"\n## {name}: {len(records)} evaluations, median {statistics.median(times):.0f} s (max {max(times):.0f} s)"
+        )
+        tasks = sorted({t for r in records for t in r.task_scores})
+        print("| card | " + " | ".join(tasks) + " | score | time s |")
+        print("|---|" + "---|" * (len(tasks) + 2))
+        for card, seeds in sorted(by_card.items()):
+            for seed, r in sorted(seeds.items()):
+                cells = " | ".join(f"{r.task_scores.get(t, math.nan):.1f}" for t in tasks)
+                print(f"| {card} s{seed} | {cells} | {r.score:.1f} | {r.total_time_s:.0f} |")
+        mean = {c: np.mean([r.score for r in s.values()]) for c, s in by_card.items()}
+        if {"bert-tiny", "bert-mini", "bert-2-256"} <= set(mean):
+            print(
+                f"orderings: mini>tiny {mean['bert-mini'] > mean['bert-tiny']}, "
+                f"2-256>tiny {mean['bert-2-256'] > mean['bert-tiny']}"
+            )
+        for task in tasks + ["score"]:
+            groups = [
+                [(r.score if task == "score" else r.task_scores[task]) for r in s.values()]
+                for s in by_card.values()
+                if len(s) >= 2
+            ]
+            if len(groups) >= 3:
+                allv = np.concatenate(groups)
+                between = sum(len(g) * (np.mean(g) - allv.mean()) ** 2 for g in groups)
+                total = ((allv - allv.mean()) ** 2).sum()
+                print(f"{task}: architecture explains {between / total:.0%} of variance")
+        paired = [(s[0].score, s[1].score) for s in by_card.values() if 0 in s and 1 in s]
+        if len(paired) >= 5:
+            rho = stats.spearmanr(*zip(*paired))[0]
+            print(f"seed 0 vs seed 1 Spearman over {len(paired)} cards: {rho:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--data", default=None)
+    parser.add_argument("--candidates", default=",".join(CANDIDATES))
+    parser.add_argument("--cards", default="bert-tiny,bert-2-256,bert-mini")
+    parser.add_argument("--seeds", default="0")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--summarize", action="store_true")
+    args = parser.parse_args()
+    if args.summarize:
+        summarize(args.out)
+    else:
+        run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,252 @@
+"""One evaluation: card + recipe + seed -> pretrain (MLM) -> fine-tune every task -> ResultRecord.
+
+Configuration problems found before training (no data folder, unknown recipe) raise
+:class:`FlexiBenchError`; anything that goes wrong while training is caught and
+recorded: a NaN/exploding loss gives status ``diverged``, any other exception
+``failed`` with the error text, so a sweep never stops on one bad architecture.
+Tasks the data cannot support (no train split, hub unreachable) get NaN and a
+note in ``splits``; they are never reported as run.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import math
+import os
+import platform
+import random
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from flexibench.bench.record import ResultRecord
+from flexibench.errors import DataError
+from flexibench.space import ModelCard, card_hash
+from flexibench.train.corpus import DATA_ENV
+from flexibench.train.glue import TaskData, carve, local_split_file, read_hub, read_local, take, task_spec
+from flexibench.train.metrics import glue_average
+from flexibench.train.pretrain import Diverged, pretrain
+from flexibench.train.recipes import Recipe, TaskPlan, load_recipe
+from flexibench.train.tokenizer import get_tokenizer
+
+
+def resolve_data_dir(data_dir: str | Path | None) -> Path:
+    """``data_dir`` or $FLEXIBENCH_DATA; a clear error when neither names an existing folder."""
+    chosen = data_dir if data_dir is not None else os.environ.get(DATA_ENV)
+    if not chosen:
+        raise DataError(f"no data folder: pass --data DIR or set {DATA_ENV}")
+    path = Path(chosen)
+    if not path.is_dir():
+        raise DataError(f"data folder {path} does not exist")
+    return path
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _read_split(data_dir: Path, task: str, split: str, source: str) -> TaskData:
+    spec = task_spec(task)
+    if source == "hub" or (source == "auto" and local_split_file(data_dir, spec, split) is None):
+        return read_hub(task, split)
+    return read_local(data_dir, task, split)
+
+
+def prepare_task(
+    data_dir: Path, task: str, plan: TaskPlan, recipe: Recipe
+) -> tuple[TaskData, TaskData, TaskData, dict[str, Any]]:
+    """Carve (train, validation, test) for one task deterministically; raises DataError if it cannot run.
+
+    Test is the public dev split (``plan.test == "dev"``) or, for a task whose local
+    copy has only training rows (e.g. a QQP subset), a hash slice of train
+    (``plan.test == "train-slice"``). Validation is always a hash slice of train.
+    """
+    salt = f"{recipe.split_salt}:{task}"
+    full = _read_split(data_dir, task, "train", recipe.data_source)
+    notes: dict[str, Any] = {
+        "train_file": full.source,
+        "skipped_rows": full.skipped_rows,
+        "repaired_rows": full.repaired_rows,
+    }
+    if plan.test == "dev":
+        test = _read_split(data_dir, task, "dev", recipe.data_source)
+        notes["test_file"] = test.source
+        notes["test_is"] = "public dev split (GLUE test labels are hidden)"
+        pool = full
+    elif plan.test == "train-slice":
+        pool, test = carve(full, 0.1, salt + ":test")
+        notes["test_is"] = "10% sha256 hash slice of train (no labelled dev split available)"
+    else:
+        raise DataError(f"recipe {recipe.name}: task {task}: test must be 'dev' or 'train-slice', not {plan.test!r}")
+    train, val = carve(pool, plan.val_fraction, salt + ":val")
+    train = take(train, plan.max_train, salt + ":take")
+    val = take(val, plan.max_val, salt + ":val-take")
+    test = take(test, plan.max_test, salt + ":test-take")
+    notes.update(
+        {
+            "train": train.source,
+            "val": val.source,
+            "test": test.source,
+            "n_train": len(train),
+            "n_val": len(val),
+            "n_test": len(test),
+        }
+    )
+    return train, val, test, notes
+
+
+def library_versions() -> dict[str, str]:
+    import tokenizers
+
+    import flexibench
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "tokenizers": tokenizers.__version__,
+        "flexibench": flexibench.__version__,
+    }
+
+
+def machine_description(device: torch.device) -> tuple[str, str]:
+    """(device, machine) strings for the record: GPU name or CPU threads, host and processor."""
+    if device.type == "cuda":
+        name = f"cuda:{torch.cuda.get_device_name(device)}"
+    else:
+        name = f"cpu:{torch.get_num_threads()}threads"
+    machine = f"{platform.node()} {platform.machine()} {platform.processor() or ''} cpus={os.cpu_count()}".strip()
+    return name, machine
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def evaluate(
+    card: ModelCard | str | dict[str, Any],
+    recipe: Recipe | str | dict[str, Any],
+    seed: int,
+    data_dir: str | Path | None = None,
+    transfer_from: str | Path | torch.nn.Module | None = None,
+    device: str | torch.device | None = None,
+    save_dir: str | Path | None = None,
+) -> ResultRecord:
+    """Pretrain and fine-tune ``card`` under ``recipe`` with ``seed``; always returns a record.
+
+    ``transfer_from`` (a saved model folder or a model) starts from a neighbour's
+    weights via :func:`flexibench.models.transfer_weights`; ``save_dir`` keeps the
+    pretrained MLM model so later evaluations can transfer from it.
+    """
+    from flexibench.models import FlexiBERTForMaskedLM, FlexiBERTForSequenceClassification, count_parameters
+
+    card = ModelCard.parse(card) if not isinstance(card, dict) else ModelCard.from_dict(card)
+    recipe = load_recipe(recipe)
+    root = resolve_data_dir(data_dir)
+    dev = resolve_device(device)
+    corpus = root / "corpus" if (root / "corpus").is_dir() else root
+    tokenizer = get_tokenizer(recipe.vocab_size, corpus_dir=corpus)
+    vocab = tokenizer.get_vocab_size()
+    device_name, machine = machine_description(dev)
+    base = dict(
+        card=card.to_dict(),
+        card_hash=card_hash(card),
+        fidelity=recipe.fidelity,
+        seed=int(seed),
+        params=int(count_parameters(card, vocab)),
+        device=device_name,
+        machine=machine,
+        recipe=recipe.to_dict(),
+        versions=library_versions(),
+    )
+    state: dict[str, Any] = {
+        "task_scores": {t: math.nan for t in recipe.tasks},
+        "task_metrics": {},
+        "finetune_losses": {},
+        "splits": {},
+        "pretrain_time_s": 0.0,
+        "finetune_time_s": 0.0,
+        "tokens_seen": 0,
+        "pretrain_loss": math.nan,
+        "transfer_source": None,
+    }
+    try:
+        seed_everything(seed)
+        max_len = max(recipe.pretrain.seq_len, recipe.finetune.max_seq_len)
+        model = FlexiBERTForMaskedLM.from_card(card, vocab, seed=seed, dropout=recipe.pretrain.dropout, max_len=max_len)
+        if transfer_from is not None:
+            state["transfer_source"] = _transfer(transfer_from, model)
+        result = pretrain(model, tokenizer, corpus, recipe.pretrain, seed, dev)
+        state.update(pretrain_loss=result.loss, pretrain_time_s=result.time_s, tokens_seen=result.tokens_seen)
+        if save_dir is not None:
+            from flexibench.models import save_model
+
+            save_model(model, save_dir)
+        encoder = model.encoder.cpu()
+        for task, plan in recipe.tasks.items():
+            _run_task(
+                task, plan, recipe, root, encoder, tokenizer, seed, dev, state, FlexiBERTForSequenceClassification
+            )
+        status, error = "ok", None
+    except Diverged as exc:
+        status, error = "diverged", str(exc)
+    except Exception as exc:  # noqa: BLE001 - recorded, never raised: one card must not stop a sweep
+        status, error = "failed", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}"
+    score = glue_average(state["task_scores"], list(recipe.scored)) if status == "ok" else math.nan
+    return ResultRecord(
+        **base,
+        status=status,
+        score=score,
+        task_scores=state["task_scores"],
+        task_metrics=state["task_metrics"],
+        pretrain_loss=state["pretrain_loss"],
+        finetune_losses=state["finetune_losses"],
+        pretrain_time_s=state["pretrain_time_s"],
+        finetune_time_s=state["finetune_time_s"],
+        tokens_seen=state["tokens_seen"],
+        transfer_source=state["transfer_source"],
+        splits=state["splits"],
+        timestamp=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        error=error,
+    )
+
+
+def _transfer(source: str | Path | torch.nn.Module, model: torch.nn.Module) -> str:
+    from flexibench.models import load_model, transfer_weights
+
+    source_model = load_model(source) if isinstance(source, (str, Path)) else source
+    transfer_weights(source_model, model)
+    return card_hash(source_model.card)
+
+
+def _run_task(task, plan, recipe, root, encoder, tokenizer, seed, dev, state, classifier_cls) -> None:  # noqa: ANN001
+    from flexibench.train.finetune import finetune_task
+
+    try:
+        train, val, test, notes = prepare_task(root, task, plan, recipe)
+    except DataError as exc:
+        state["splits"][task] = {"status": "not run", "reason": str(exc)}
+        return
+    spec = task_spec(task)
+
+    def make_model() -> torch.nn.Module:
+        return classifier_cls.from_encoder(copy.deepcopy(encoder), spec.num_labels)
+
+    started = time.perf_counter()
+    try:
+        result = finetune_task(make_model, tokenizer, task, train, val, test, recipe.finetune, seed, dev)
+    finally:
+        state["finetune_time_s"] += time.perf_counter() - started
+    state["task_scores"][task] = result.score
+    state["task_metrics"][task] = {**result.metrics, "val": result.val_score, "epochs": float(result.epochs)}
+    state["finetune_losses"][task] = result.loss
+    state["splits"][task] = {**notes, "status": "run", "hparams": result.hparams, "trials": result.trials}

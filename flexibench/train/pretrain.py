@@ -1,0 +1,169 @@
+"""Masked-language-model pretraining with RoBERTa-style dynamic masking.
+
+The corpus is tokenized once into one id stream and cut into fixed blocks
+(``[CLS] ... [SEP]``); every step draws fresh blocks and a fresh mask (15% of
+tokens; 80% ``[MASK]``, 10% random, 10% unchanged), so no two epochs see the same
+masks. A NaN, infinite or exploding loss raises :class:`Diverged`, which the
+evaluation turns into a ``diverged`` record instead of a crash.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+from tokenizers import Tokenizer
+from torch import nn
+
+from flexibench.errors import DataError
+from flexibench.train.corpus import read_corpus
+from flexibench.train.recipes import PretrainConfig
+from flexibench.train.tokenizer import CLS, MASK, PAD, SEP, SPECIAL_TOKENS
+
+IGNORE_INDEX = -100
+
+
+class Diverged(RuntimeError):
+    """Training produced a NaN/inf or exploding loss; carries where it happened."""
+
+    def __init__(self, phase: str, step: int, loss: float) -> None:
+        self.phase, self.step, self.loss = phase, step, loss
+        super().__init__(f"{phase} diverged at step {step}: loss {loss}")
+
+
+@dataclass
+class PretrainResult:
+    loss: float  # mean loss over the last 10% of steps (at least one)
+    steps: int
+    tokens_seen: int
+    time_s: float
+    curve: list[float] = field(default_factory=list)
+
+
+@lru_cache(maxsize=4)
+def _token_stream(corpus_dir: str, tokenizer_json: str, max_chars: int) -> np.ndarray:
+    tokenizer = Tokenizer.from_str(tokenizer_json)
+    paragraphs = read_corpus(corpus_dir, max_chars=max_chars)
+    encodings = tokenizer.encode_batch(paragraphs, add_special_tokens=False)
+    ids = np.fromiter((i for enc in encodings for i in enc.ids), dtype=np.int32)
+    return ids
+
+
+def token_blocks(corpus_dir: str | Path, tokenizer: Tokenizer, seq_len: int, max_chars: int) -> torch.Tensor:
+    """The corpus as ``(n_blocks, seq_len)`` ids, each block ``[CLS] <seq_len-2 tokens> [SEP]``."""
+    if seq_len < 4:
+        raise DataError(f"pretraining seq_len {seq_len} is too short (at least 4)")
+    stream = _token_stream(str(corpus_dir), tokenizer.to_str(), int(max_chars))
+    body = seq_len - 2
+    n_blocks = len(stream) // body
+    if n_blocks == 0:
+        raise DataError(f"corpus {corpus_dir} has {len(stream)} tokens, fewer than one block of {body}")
+    blocks = torch.from_numpy(stream[: n_blocks * body].astype(np.int64)).view(n_blocks, body)
+    cls = torch.full((n_blocks, 1), tokenizer.token_to_id(CLS), dtype=torch.long)
+    sep = torch.full((n_blocks, 1), tokenizer.token_to_id(SEP), dtype=torch.long)
+    return torch.cat([cls, blocks, sep], dim=1)
+
+
+def mask_tokens(
+    input_ids: torch.Tensor,
+    mask_id: int,
+    vocab_size: int,
+    special_ids: torch.Tensor,
+    generator: torch.Generator,
+    mask_prob: float = 0.15,
+    split: tuple[float, float, float] = (0.8, 0.1, 0.1),
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Dynamic masking: choose ``mask_prob`` of the non-special tokens; labels are -100 elsewhere."""
+    labels = input_ids.clone()
+    probs = torch.full(input_ids.shape, mask_prob)
+    probs[torch.isin(input_ids, special_ids)] = 0.0
+    chosen = torch.bernoulli(probs, generator=generator).bool()
+    labels[~chosen] = IGNORE_INDEX
+    inputs = input_ids.clone()
+    draw = torch.rand(input_ids.shape, generator=generator)
+    to_mask = chosen & (draw < split[0])
+    to_random = chosen & (draw >= split[0]) & (draw < split[0] + split[1])
+    inputs[to_mask] = mask_id
+    low = len(SPECIAL_TOKENS)  # special tokens take the first ids; never insert them at random
+    randoms = torch.randint(low, vocab_size, input_ids.shape, generator=generator)
+    inputs[to_random] = randoms[to_random]
+    return inputs, labels
+
+
+def linear_schedule(optimizer: torch.optim.Optimizer, warmup: int, total: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up to the peak learning rate over ``warmup`` steps, then linear decay to zero at ``total``."""
+
+    def factor(step: int) -> float:
+        if warmup > 0 and step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def adamw(model: nn.Module, lr: float, weight_decay: float, betas: tuple[float, float], eps: float):  # noqa: ANN201
+    """AdamW without weight decay on biases, norms and embeddings' LayerNorm (BERT convention)."""
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        (no_decay if param.ndim < 2 or "norm" in name.lower() else decay).append(param)
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=lr, betas=tuple(betas), eps=eps)
+
+
+def check_loss(phase: str, step: int, loss: float, max_loss: float) -> None:
+    if not math.isfinite(loss) or loss > max_loss:
+        raise Diverged(phase, step, loss)
+
+
+def pretrain(
+    model: nn.Module,
+    tokenizer: Tokenizer,
+    corpus_dir: str | Path,
+    config: PretrainConfig,
+    seed: int,
+    device: torch.device | str = "cpu",
+) -> PretrainResult:
+    """Train ``model`` (a FlexiBERTForMaskedLM) for ``config.steps`` MLM steps; raises :class:`Diverged`."""
+    start = time.perf_counter()
+    device = torch.device(device)
+    if config.steps <= 0:
+        return PretrainResult(math.nan, 0, 0, 0.0)
+    blocks = token_blocks(corpus_dir, tokenizer, config.seq_len, config.corpus_chars)
+    generator = torch.Generator().manual_seed(seed)
+    special = torch.tensor([tokenizer.token_to_id(t) for t in SPECIAL_TOKENS])
+    mask_id, vocab = tokenizer.token_to_id(MASK), tokenizer.get_vocab_size()
+    model.to(device).train()
+    optimizer = adamw(model, config.lr, config.weight_decay, config.betas, config.eps)
+    scheduler = linear_schedule(optimizer, config.warmup_steps, config.steps)
+    order = torch.randperm(len(blocks), generator=generator)
+    cursor = 0
+    curve: list[float] = []
+    tokens = 0
+    assert tokenizer.token_to_id(PAD) == 0
+    for step in range(config.steps):
+        if cursor + config.batch_size > len(order):  # next pass over the corpus, new order, new masks
+            order, cursor = torch.randperm(len(blocks), generator=generator), 0
+        batch = blocks[order[cursor : cursor + config.batch_size]]
+        cursor += config.batch_size
+        inputs, labels = mask_tokens(batch, mask_id, vocab, special, generator, config.mask_prob, config.mask_split)
+        out = model(inputs.to(device), labels=labels.to(device))
+        loss = out.loss
+        value = float(loss.detach())
+        check_loss("pretrain", step, value, config.max_loss)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if config.grad_clip:
+            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        scheduler.step()
+        curve.append(value)
+        tokens += batch.numel()
+    tail = curve[-max(1, len(curve) // 10) :]
+    return PretrainResult(float(np.mean(tail)), config.steps, tokens, time.perf_counter() - start, curve)

@@ -1,0 +1,186 @@
+"""Recipes: a fidelity's whole training budget as data (YAML), from a CPU smoke run to the paper's.
+
+A recipe fixes everything that changes a score: tokenizer size, MLM pretraining
+(steps, batch, sequence length, optimiser, schedule, masking), fine-tuning (epochs,
+early stopping, optional Optuna search), which tasks run, how each split is carved
+and which tasks enter the score. Its ``to_dict()`` travels in every result record,
+so a number can always be traced to the budget that produced it.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass, field, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from flexibench.errors import DataError
+
+BUILTIN = ("nano", "micro", "paper")
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """MLM pretraining (RoBERTa-style dynamic masking, AdamW, linear warm-up then linear decay)."""
+
+    steps: int = 300
+    batch_size: int = 32
+    seq_len: int = 64
+    lr: float = 1e-3
+    warmup_steps: int = 30
+    weight_decay: float = 0.01
+    betas: tuple[float, float] = (0.9, 0.98)
+    eps: float = 1e-6
+    grad_clip: float = 1.0
+    mask_prob: float = 0.15
+    mask_split: tuple[float, float, float] = (0.8, 0.1, 0.1)  # [MASK], random token, unchanged
+    dropout: float = 0.1
+    corpus_chars: int = 5_000_000  # text read from the corpus (the token stream is cycled if shorter)
+    max_loss: float = 50.0  # a loss above this (or NaN/inf) ends the evaluation as "diverged"
+
+
+@dataclass(frozen=True)
+class HPOConfig:
+    """Optuna TPE search over fine-tuning learning rate (log-uniform) and batch size (Appendix B.2)."""
+
+    trials: int = 10
+    lr_min: float = 2e-5
+    lr_max: float = 5e-4
+    batch_sizes: tuple[int, ...] = (32, 64, 128)
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """Per-task fine-tuning; the best epoch on the validation slice is the one tested."""
+
+    epochs: int = 2
+    batch_size: int = 32
+    lr: float = 1e-4
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    max_seq_len: int = 64
+    patience: int = 1  # epochs without validation improvement before stopping
+    grad_clip: float = 1.0
+    max_loss: float = 50.0
+    hpo: HPOConfig | None = None
+
+
+@dataclass(frozen=True)
+class TaskPlan:
+    """How one task's splits are carved: ``val_fraction`` of train becomes validation, dev is the test."""
+
+    max_train: int | None = None
+    max_val: int | None = 1000  # validation is scored every epoch; a bounded slice keeps that cheap
+    max_test: int | None = None
+    val_fraction: float = 0.1
+    test: str = "dev"  # GLUE test labels are hidden, so the public dev split is the benchmark's test split
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    description: str = ""
+    vocab_size: int = 8192
+    data_source: str = "local"  # local | hub | auto (local when the folder has the split, else the hub)
+    split_salt: str = "flexibench-v1"
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+    tasks: dict[str, TaskPlan] = field(default_factory=dict)
+    scored: tuple[str, ...] = ()
+
+    @property
+    def fidelity(self) -> str:
+        return self.name
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["scored"] = list(self.scored)
+        return _lists(data)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Recipe:
+        """Build and check a recipe; unknown keys are errors so typos do not silently use defaults."""
+        data = copy.deepcopy(dict(data))
+        _check_keys(data, cls, "recipe")
+        if "name" not in data:
+            raise DataError("recipe: missing 'name'")
+        pre = data.get("pretrain") or {}
+        _check_keys(pre, PretrainConfig, "recipe.pretrain")
+        fine = dict(data.get("finetune") or {})
+        _check_keys(fine, FinetuneConfig, "recipe.finetune")
+        hpo = fine.pop("hpo", None)
+        if hpo is not None:
+            _check_keys(hpo, HPOConfig, "recipe.finetune.hpo")
+            hpo = HPOConfig(**_tuples(hpo))
+        tasks = {}
+        for task, plan in (data.get("tasks") or {}).items():
+            plan = plan or {}
+            _check_keys(plan, TaskPlan, f"recipe.tasks.{task}")
+            tasks[str(task)] = TaskPlan(**plan)
+        if not tasks:
+            raise DataError(f"recipe {data['name']}: lists no tasks")
+        scored = tuple(data.get("scored") or tasks)
+        unknown = [t for t in scored if t not in tasks]
+        if unknown:
+            raise DataError(f"recipe {data['name']}: scored task(s) {unknown} are not in its task list {list(tasks)}")
+        from flexibench.train.glue import task_spec
+
+        for task in tasks:
+            task_spec(task)  # raises for an unknown task name
+        if data.get("data_source", "local") not in ("local", "hub", "auto"):
+            raise DataError(f"recipe {data['name']}: data_source must be local, hub or auto")
+        return cls(
+            name=str(data["name"]),
+            description=str(data.get("description", "")),
+            vocab_size=int(data.get("vocab_size", 8192)),
+            data_source=str(data.get("data_source", "local")),
+            split_salt=str(data.get("split_salt", "flexibench-v1")),
+            pretrain=PretrainConfig(**_tuples(pre)),
+            finetune=FinetuneConfig(**_tuples(fine), hpo=hpo),
+            tasks=tasks,
+            scored=scored,
+        )
+
+
+def _check_keys(data: dict[str, Any], cls: type, where: str) -> None:
+    allowed = {f.name for f in fields(cls)}
+    extra = sorted(set(data) - allowed)
+    if extra:
+        raise DataError(f"{where}: unknown key(s) {extra}; allowed: {sorted(allowed)}")
+
+
+def _tuples(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+
+
+def _lists(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _lists(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_lists(v) for v in value]
+    return value
+
+
+def load_recipe(name_or_path: str | Path | dict[str, Any] | Recipe) -> Recipe:
+    """A built-in recipe by name (``nano``, ``micro``, ``paper``), a YAML file path, a mapping or a recipe."""
+    if isinstance(name_or_path, Recipe):
+        return name_or_path
+    if isinstance(name_or_path, dict):
+        return Recipe.from_dict(name_or_path)
+    text = str(name_or_path)
+    if text in BUILTIN:
+        source = resources.files("flexibench.train").joinpath(f"recipes/{text}.yaml").read_text()
+    elif Path(text).is_file():
+        source = Path(text).read_text()
+    else:
+        raise DataError(f"recipe {text!r} is neither a built-in recipe {list(BUILTIN)} nor a YAML file")
+    try:
+        data = yaml.safe_load(source)
+    except yaml.YAMLError as exc:
+        raise DataError(f"recipe {text}: invalid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise DataError(f"recipe {text}: expected a mapping at the top level")
+    return Recipe.from_dict(data)

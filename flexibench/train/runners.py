@@ -1,0 +1,163 @@
+"""Running evaluations: one code path (:func:`run_one`) under a local process pool or Ray.
+
+A job is plain data (card, recipe, seed, where to write), so it pickles to a pool
+worker or a Ray task alike. ``run_one`` never raises: any error becomes a
+``failed`` record. With a shard path set, the worker appends the record to the
+crash-safe journal itself (fsync'd before it returns), so a killed sweep loses only
+evaluations still running. Ray jobs on a cluster may not share a file system, so
+there the driver appends what the tasks return.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from flexibench.bench.journal import JournalWriter
+from flexibench.bench.record import ResultRecord
+
+
+@dataclass(frozen=True)
+class Job:
+    """One (card, recipe, seed) evaluation and where its record goes."""
+
+    card: dict[str, Any]
+    recipe: dict[str, Any]
+    seed: int
+    data_dir: str | None = None
+    shard: str | None = None
+    threads: int = 1
+    device: str | None = None
+    transfer_from: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def run_one(job: Job) -> ResultRecord:
+    """Evaluate one job (never raises) and append its record to ``job.shard`` when set."""
+    import torch
+
+    torch.set_num_threads(max(1, job.threads))
+    try:
+        from flexibench.train.evaluate import evaluate
+
+        record = evaluate(
+            job.card, job.recipe, job.seed, data_dir=job.data_dir, transfer_from=job.transfer_from, device=job.device
+        )
+    except Exception as exc:  # noqa: BLE001 - configuration errors too become a record
+        record = _failed(job, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}")
+    if job.shard:
+        with JournalWriter(job.shard) as writer:
+            writer.append(record)
+    return record
+
+
+def _failed(job: Job, error: str) -> ResultRecord:
+    from flexibench.space import ModelCard, card_hash
+
+    try:
+        card = ModelCard.from_dict(job.card)
+        card_dict, digest = card.to_dict(), card_hash(card)
+    except Exception:  # noqa: BLE001 - even a malformed card gets a record naming it
+        card_dict, digest = dict(job.card), "invalid"
+    return ResultRecord(
+        card=card_dict,
+        card_hash=digest,
+        fidelity=str(job.recipe.get("name", "?")),
+        seed=int(job.seed),
+        status="failed",
+        score=math.nan,
+        recipe=dict(job.recipe),
+        timestamp=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        error=error,
+    )
+
+
+def _gpu_count() -> int:
+    try:
+        import torch
+
+        return torch.cuda.device_count()
+    except Exception:  # noqa: BLE001
+        return 0
+
+
+def run_local(jobs: Iterable[Job], workers: int = 1, threads: int = 1, progress: bool = True) -> Iterator[ResultRecord]:
+    """Run jobs in ``workers`` processes of ``threads`` torch threads each; one worker per GPU when there are GPUs.
+
+    Yields records as they finish. ``workers == 1`` runs in this process (no pickling, easy to debug).
+    """
+    jobs = list(jobs)
+    gpus = _gpu_count()
+    if gpus:
+        workers = min(workers, gpus) if workers > 1 else 1
+    placed = [
+        replace(job, threads=threads, device=job.device or (f"cuda:{i % gpus}" if gpus else "cpu"))
+        for i, job in enumerate(jobs)
+    ]
+    bar = tqdm(total=len(placed), disable=not progress, desc="evaluations", unit="eval")
+    try:
+        if workers <= 1:
+            for job in placed:
+                record = run_one(job)
+                bar.update(1)
+                yield record
+            return
+        # spawn: torch with threads does not survive fork reliably; the pool sizes the work
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+            futures = [pool.submit(run_one, job) for job in placed]
+            for future in as_completed(futures):
+                bar.update(1)
+                yield future.result()
+    finally:
+        bar.close()
+
+
+def run_ray(
+    jobs: Iterable[Job],
+    address: str | None = None,
+    threads: int = 1,
+    shard: str | Path | None = None,
+    progress: bool = True,
+    init_kwargs: dict[str, Any] | None = None,
+) -> Iterator[ResultRecord]:
+    """Run jobs as Ray tasks (one GPU each when the cluster has GPUs); the driver appends records to ``shard``."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(address=address, **(init_kwargs or {}))
+    gpus = int(ray.cluster_resources().get("GPU", 0))
+    remote = ray.remote(num_cpus=threads, num_gpus=1 if gpus else 0, max_retries=0)(_ray_run_one)
+    pending = [remote.remote(replace(job, shard=None, threads=threads)) for job in jobs]
+    writer = JournalWriter(shard) if shard else None
+    bar = tqdm(total=len(pending), disable=not progress, desc="evaluations", unit="eval")
+    try:
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            record = ray.get(done[0])
+            if writer:
+                writer.append(record)
+            bar.update(1)
+            yield record
+    finally:
+        bar.close()
+        if writer:
+            writer.close()
+
+
+def _ray_run_one(job: Job) -> ResultRecord:
+    if job.device is None and os.environ.get("CUDA_VISIBLE_DEVICES"):
+        job = replace(job, device="cuda:0")  # Ray exposes exactly the GPU it assigned as device 0
+    return run_one(job)
+
+
+Runner = Callable[..., Iterator[ResultRecord]]

@@ -1,0 +1,161 @@
+"""Sweeps: which cards, in which order, and resuming from the journal shards already written.
+
+``paper_queue`` builds the Section 4.2 order: the 12 initial models, then every
+homogeneous level-1 card, then FlexiBERT-Mini and its ablations, then heterogeneous
+level-1 cards in a stratified random order (round-robin over strata of
+(layers, operations per stack), each stratum shuffled with a seeded RNG), so any
+prefix of the queue covers the space evenly. A rerun skips every
+(card, recipe, seed) key already present in the output folder's shards.
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+import warnings
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from flexibench.bench.journal import expand_shard_paths, read_shard
+from flexibench.bench.record import ResultRecord
+from flexibench.errors import DataError
+from flexibench.space import INITIAL_MODELS, DesignSpace, ModelCard, card_hash
+from flexibench.train.recipes import Recipe
+from flexibench.train.runners import Job, run_local, run_ray
+
+FLEXIBERT_MINI_FAMILY = ("flexibert-mini", "flexibert-mini-wo-s", "flexibert-mini-wo-h")
+
+
+def _unique(cards: Iterable[ModelCard]) -> list[ModelCard]:
+    seen: set[str] = set()
+    out = []
+    for card in cards:
+        digest = card_hash(card)
+        if digest not in seen:
+            seen.add(digest)
+            out.append(card)
+    return out
+
+
+def stratum(card: ModelCard, stack: int) -> tuple:
+    """Strata for heterogeneous sampling: depth and the operation of each stack of ``stack`` layers."""
+    return (card.l, tuple(card.o[j] for j in range(0, card.l, stack)))
+
+
+def paper_queue(space: DesignSpace | None = None, n_heterogeneous: int | None = None, seed: int = 0) -> list[ModelCard]:
+    """Initial models, homogeneous level-1 cards, FlexiBERT-Mini family, stratified heterogeneous level-1 cards."""
+    space = space or DesignSpace.default()
+    level1 = list(space.enumerate(1))
+    homogeneous = [c for c in level1 if c.is_homogeneous]
+    heterogeneous = [c for c in level1 if not c.is_homogeneous]
+    rng = random.Random(seed)
+    strata: dict[tuple, list[ModelCard]] = defaultdict(list)
+    for card in heterogeneous:
+        strata[stratum(card, space.stack)].append(card)
+    pools = [strata[key] for key in sorted(strata, key=repr)]
+    for pool in pools:
+        rng.shuffle(pool)
+    rng.shuffle(pools)
+    ordered: list[ModelCard] = []
+    depth = 0
+    while len(ordered) < len(heterogeneous):
+        ordered.extend(pool[depth] for pool in pools if depth < len(pool))
+        depth += 1
+    if n_heterogeneous is not None:
+        ordered = ordered[:n_heterogeneous]
+    queue = [ModelCard.named(n) for n in INITIAL_MODELS] + homogeneous
+    queue += [ModelCard.named(n) for n in FLEXIBERT_MINI_FAMILY] + ordered
+    return _unique(queue)
+
+
+def sample_cards(n: int, seed: int = 0, level: int = 1, space: DesignSpace | None = None) -> list[ModelCard]:
+    """``n`` distinct random cards of ``level`` (seeded)."""
+    space = space or DesignSpace.default()
+    total = space.count(level)
+    if n > total:
+        raise DataError(f"cannot sample {n} distinct cards from {total} at level {level}")
+    rng = random.Random(seed)
+    return [space.card_at(level, i) for i in rng.sample(range(total), n)]
+
+
+def read_cards_file(path: str | Path) -> list[ModelCard]:
+    """One card per line (a name such as ``bert-tiny`` or card JSON); blank lines and ``#`` comments skipped."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"cards file {path} does not exist")
+    cards = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        try:
+            cards.append(ModelCard.parse(text))
+        except Exception as exc:
+            raise DataError(f"{path}, line {number}: {exc}") from None
+    return cards
+
+
+def finished_keys(out_dir: str | Path) -> set[tuple[str, str, int]]:
+    """Keys of every record already in ``out_dir``'s shards (a torn last line is skipped with a warning)."""
+    out = Path(out_dir)
+    if not out.exists():
+        return set()
+    keys = set()
+    for shard in expand_shard_paths([out]):
+        for record in read_shard(shard):
+            keys.add(record.key)
+    return keys
+
+
+def shard_path(out_dir: str | Path) -> Path:
+    """This host's shard in ``out_dir`` (one file per host: appends are locked, hosts never share a file)."""
+    return Path(out_dir) / f"shard-{socket.gethostname()}.jsonl"
+
+
+def plan_jobs(
+    cards: Iterable[ModelCard],
+    recipe: Recipe,
+    seeds: Iterable[int],
+    out_dir: str | Path,
+    data_dir: str | None = None,
+    threads: int = 1,
+) -> tuple[list[Job], int]:
+    """Jobs still to run, in queue order (card-major, seeds inner), and how many were skipped as done."""
+    done = finished_keys(out_dir)
+    shard = str(shard_path(out_dir))
+    jobs, skipped = [], 0
+    recipe_dict = recipe.to_dict()
+    for card in cards:
+        digest = card_hash(card)
+        for seed in seeds:
+            if (digest, recipe.fidelity, int(seed)) in done:
+                skipped += 1
+                continue
+            jobs.append(Job(card.to_dict(), recipe_dict, int(seed), data_dir, shard, threads))
+    return jobs, skipped
+
+
+def run_sweep(
+    cards: Iterable[ModelCard],
+    recipe: Recipe,
+    seeds: Iterable[int],
+    out_dir: str | Path,
+    data_dir: str | None = None,
+    workers: int = 1,
+    threads: int = 1,
+    backend: str = "local",
+    address: str | None = None,
+    progress: bool = True,
+) -> Iterator[ResultRecord]:
+    """Run every (card, seed) not yet in ``out_dir``; yields records as they are journaled."""
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    jobs, skipped = plan_jobs(cards, recipe, list(seeds), out_dir, data_dir, threads)
+    if skipped:
+        warnings.warn(f"resuming: {skipped} evaluation(s) already in {out_dir} are skipped", UserWarning, stacklevel=2)
+    if backend == "local":
+        yield from run_local(jobs, workers=workers, threads=threads, progress=progress)
+    elif backend == "ray":
+        yield from run_ray(jobs, address=address, threads=threads, shard=shard_path(out_dir), progress=progress)
+    else:
+        raise DataError(f"backend must be 'local' or 'ray', not {backend!r}")

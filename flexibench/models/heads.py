@@ -23,6 +23,10 @@ from flexibench.space import ModelCard
 IGNORE_INDEX = -100
 
 
+def _device_of(encoder: FlexiBERT) -> torch.device:
+    return encoder.embeddings.tokens.weight.device
+
+
 class MaskedLMOutput(NamedTuple):
     """``loss``: mean cross-entropy over positions whose label is not -100 (None without labels).
 
@@ -52,6 +56,9 @@ class FlexiBERTForMaskedLM(nn.Module):
         self.transform_norm = nn.LayerNorm(first, eps=LAYER_NORM_EPS)
         self.decoder_bias = nn.Parameter(torch.zeros(encoder.vocab_size))
 
+    def reset_own_parameters(self) -> None:
+        nn.init.zeros_(self.decoder_bias)
+
     @classmethod
     def from_card(
         cls, card: ModelCard | str, vocab_size: int, *, seed: int | None = None, **kw: Any
@@ -63,9 +70,11 @@ class FlexiBERTForMaskedLM(nn.Module):
     @classmethod
     def from_encoder(cls, encoder: FlexiBERT) -> FlexiBERTForMaskedLM:
         """Put a freshly initialised MLM head on an existing (e.g. transferred) encoder."""
-        model = cls(encoder)
+        with torch.device(_device_of(encoder)):
+            model = cls(encoder)
         init_weights(model.transform)
         init_weights(model.transform_norm)
+        model.reset_own_parameters()
         return model
 
     @property
@@ -125,7 +134,8 @@ class FlexiBERTForSequenceClassification(nn.Module):
     @classmethod
     def from_encoder(cls, encoder: FlexiBERT, num_labels: int) -> FlexiBERTForSequenceClassification:
         """Fine-tune an existing (pretrained) encoder: only the pooler and classifier are new."""
-        model = cls(encoder, num_labels)
+        with torch.device(_device_of(encoder)):
+            model = cls(encoder, num_labels)
         init_weights(model.pooler)
         init_weights(model.classifier)
         return model

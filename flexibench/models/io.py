@@ -75,7 +75,9 @@ def read_config(directory: str | os.PathLike[str]) -> tuple[ModelCard, dict[str,
     except json.JSONDecodeError as exc:
         raise DataError(f"{folder / CONFIG}: invalid JSON ({exc.msg})") from None
     if config.get("format_version") != FORMAT_VERSION:
-        raise DataError(f"{folder / CONFIG}: format_version {config.get('format_version')!r}, expected {FORMAT_VERSION}")
+        raise DataError(
+            f"{folder / CONFIG}: format_version {config.get('format_version')!r}, expected {FORMAT_VERSION}"
+        )
     return card, config
 
 
@@ -99,7 +101,14 @@ def load_model(directory: str | os.PathLike[str], map_location: str | torch.devi
     else:
         raise DataError(f"{folder / CONFIG}: head {head!r} is not one of encoder, mlm, cls")
     state = load_file(str(folder / WEIGHTS), device=str(map_location))
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # shape mismatch: weights from another card
+        raise DataError(
+            f"{folder / WEIGHTS}: weights do not match the card ({str(exc).splitlines()[-1].strip()})"
+        ) from None
     if missing or unexpected:
-        raise DataError(f"{folder / WEIGHTS}: weights do not match the card (missing {missing}, unexpected {unexpected})")
+        raise DataError(
+            f"{folder / WEIGHTS}: weights do not match the card (missing {missing}, unexpected {unexpected})"
+        )
     return model.to(map_location)

@@ -16,8 +16,7 @@ from torch import Tensor, nn
 
 from flexibench.errors import CardError
 from flexibench.models.layers import FF_MODES, LAYER_NORM_EPS, Embeddings, EncoderLayer
-from flexibench.models.ops import PaddingMask, SelfAttention
-from flexibench.models.relative import RelativeAttention, RelativePositionBias
+from flexibench.models.ops import PaddingMask
 from flexibench.space import ModelCard
 
 INIT_STD = 0.02
@@ -52,7 +51,12 @@ class ModelOptions:
 
 
 def init_weights(module: nn.Module) -> None:
-    """BERT initialisation: N(0, 0.02) weights, zero biases, unit LayerNorm; relative biases start at zero."""
+    """BERT initialisation: N(0, 0.02) weights, zero biases, unit LayerNorm.
+
+    Modules with parameters of their own (relative tables, ``W_a``, conv bias, decoder
+    bias) initialise them in ``reset_own_parameters``. Together this covers every tensor,
+    so models may be built on the meta device and materialised with ``to_empty``.
+    """
     for sub in module.modules():
         if isinstance(sub, (nn.Linear, nn.Conv1d)):
             nn.init.normal_(sub.weight, std=INIT_STD)
@@ -66,14 +70,9 @@ def init_weights(module: nn.Module) -> None:
         elif isinstance(sub, nn.LayerNorm):
             nn.init.ones_(sub.weight)
             nn.init.zeros_(sub.bias)
-        elif isinstance(sub, RelativeAttention):
-            nn.init.normal_(sub.embeddings, std=INIT_STD)
-        elif isinstance(sub, RelativePositionBias):
-            nn.init.zeros_(sub.table)
-        elif isinstance(sub, SelfAttention) and sub.kind == "WMA":  # start at the identity: SDP-like
-            with torch.no_grad():
-                eye = torch.eye(sub.w_a.shape[-1], device=sub.w_a.device, dtype=sub.w_a.dtype)
-                sub.w_a.copy_(eye + INIT_STD * torch.randn_like(sub.w_a))
+        reset = getattr(sub, "reset_own_parameters", None)
+        if callable(reset):
+            reset()
 
 
 @contextlib.contextmanager
@@ -147,8 +146,13 @@ class FlexiBERT(nn.Module):
     ) -> FlexiBERT:
         """Build and initialise the encoder for ``card`` (a card or anything ``ModelCard.parse`` accepts)."""
         options = ModelOptions(dropout, max_len, type_vocab_size, pad_token_id, ff_mode)
-        with seeded(seed):
+        device = torch.get_default_device()
+        with torch.device("meta"):  # shapes only: skip PyTorch's default init, which init_weights replaces
             model = cls(ModelCard.parse(card), vocab_size, options)
+        if device.type == "meta":
+            return model
+        model = model.to_empty(device=device)
+        with seeded(seed):
             init_weights(model)
         return model
 

@@ -73,6 +73,13 @@ class SelfAttention(nn.Module):
         if kind == "WMA":
             self.w_a = nn.Parameter(torch.eye(head_dim).repeat(heads, 1, 1))
 
+    def reset_own_parameters(self) -> None:
+        """``W_a`` starts at the identity plus N(0, 0.02) noise: a fresh WMA head is close to SDP."""
+        if self.kind == "WMA":
+            with torch.no_grad():
+                eye = torch.eye(self.w_a.shape[-1], device=self.w_a.device, dtype=self.w_a.dtype)
+                self.w_a.copy_(eye + 0.02 * torch.randn_like(self.w_a))
+
     def forward(self, x: Tensor, mask: PaddingMask | None = None) -> Tensor:
         q, k, v = (_split_heads(part, self.heads) for part in self.qkv(x).chunk(3, dim=-1))
         if self.kind == "WMA":
@@ -163,6 +170,9 @@ class SeparableConv1d(nn.Module):
         self.pointwise = nn.Conv1d(channels, channels, 1, bias=False)
         self.bias = nn.Parameter(torch.zeros(channels))
 
+    def reset_own_parameters(self) -> None:
+        nn.init.zeros_(self.bias)
+
     def forward(self, x: Tensor) -> Tensor:
         """``(B, T, C) -> (B, T, C)``."""
         y = self.pointwise(self.depthwise(x.transpose(1, 2))).transpose(1, 2)
@@ -175,7 +185,7 @@ class DynamicSpanConv(nn.Module):
     Per position and head, a kernel of ``k`` weights is generated from the product of the
     query and a span-aware key (a separable convolution of the input), softmax-normalised,
     and applied to a ``k``-wide window of projected values. Padding positions are zeroed
-    before the window so they contribute nothing.
+    before both convolutions, so right-padding a sequence leaves its outputs unchanged.
     """
 
     def __init__(self, hidden: int, heads: int, kernel: int, max_distance: int, dropout: float) -> None:
@@ -193,7 +203,8 @@ class DynamicSpanConv(nn.Module):
     def forward(self, x: Tensor, mask: PaddingMask | None = None) -> Tensor:
         batch, length, hidden = x.shape
         q_flat, v_flat = self.qv(x).chunk(2, dim=-1)
-        weights = self.kernel_proj(q_flat * self.key_conv(x))  # (B, T, n * k)
+        source = x if mask is None else x * mask.keep.to(x.dtype)  # padding must not leak into the windows
+        weights = self.kernel_proj(q_flat * self.key_conv(source))  # (B, T, n * k)
         weights = torch.softmax(weights.view(batch, length, self.heads, self.kernel), dim=-1)
         values = self.conv_value(x)
         if mask is not None:

@@ -24,7 +24,9 @@ from flexibench.space import ModelCard
 HEADS = ("mlm", "cls", "encoder")
 
 
-def build_on_meta(card: ModelCard | str, vocab_size: int, head: str = "mlm", num_labels: int = 2, **kw: Any) -> nn.Module:
+def build_on_meta(
+    card: ModelCard | str, vocab_size: int, head: str = "mlm", num_labels: int = 2, **kw: Any
+) -> nn.Module:
     """The model for ``card`` with ``head`` on the meta device: shapes only, no memory, no initialisation cost."""
     if head not in HEADS:
         raise CardError("head", head, list(HEADS))

@@ -44,6 +44,9 @@ class RelativePositionBias(nn.Module):
         self.max_distance = max_distance
         self.table = nn.Parameter(torch.zeros(heads, 2 * max_distance + 1))
 
+    def reset_own_parameters(self) -> None:
+        nn.init.zeros_(self.table)
+
     def forward(self, length: int) -> Tensor:
         """Bias of shape ``(heads, length, length)`` to add to the attention logits."""
         index = relative_distances(length, self.max_distance, self.table.device)
@@ -62,10 +65,13 @@ class RelativeAttention(nn.Module):
         super().__init__()
         self.max_distance = max_distance
         self.embeddings = nn.Parameter(torch.empty(2 * max_distance + 1, head_dim))
+        self.reset_own_parameters()
+
+    def reset_own_parameters(self) -> None:
         nn.init.normal_(self.embeddings, std=0.02)
 
     def forward(self, q: Tensor, v: Tensor, key_mask: Tensor | None = None, dropout: float = 0.0) -> Tensor:
-        """``q, v``: ``(B, heads, T, d)``; ``key_mask``: additive ``(B, 1, 1, T)`` or None. Returns ``(B, heads, T, d)``.
+        """Relative attention of ``q, v`` (``(B, heads, T, d)``), ``key_mask`` additive ``(B, 1, 1, T)`` or None.
 
         Computes ``q @ E^T`` once against the ``2T - 1`` distinct (clipped) distances and
         gathers the ``(T, T)`` score matrix from it, instead of materialising ``T x T x d``.

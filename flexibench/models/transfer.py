@@ -88,8 +88,8 @@ def transfer_weights(source_model: nn.Module, target_model: nn.Module) -> Transf
     for option in ("ff_mode", "max_len"):
         if getattr(source.options, option) != getattr(target.options, option):
             raise FlexiBenchError(
-                f"transfer_weights: source and target differ in {option} "
-                f"({getattr(source.options, option)!r} vs {getattr(target.options, option)!r}); layers are not comparable"
+                f"transfer_weights: source and target differ in {option} ({getattr(source.options, option)!r} "
+                f"vs {getattr(target.options, option)!r}); their layers are not comparable"
             )
     overlap = biased_overlap(source.card, target.card)
     groups, embeddings_copied = _shared_groups(source, target, overlap)

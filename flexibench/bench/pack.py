@@ -125,7 +125,7 @@ def pack(
         "format_version": schema.FORMAT_VERSION,
         "package_version": __version__,
         "design_space_yaml": space.yaml_text or json.dumps(_space_dict(space)),
-        "ged_cost_model": _ged_cost_model(space),
+        "ged_cost_model": _ged_cost_model(library, space),
         "fidelities": {fid: _recipe_of(recs) for fid, recs in sorted(by_fidelity.items())},
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "data_sources": _data_sources(data_sources, shard_paths, records),
@@ -298,15 +298,21 @@ def _default_fidelity(by_fidelity: dict[str, list[ResultRecord]]) -> str:
     return max(by_fidelity, key=lambda fid: len(by_fidelity[fid]))
 
 
-def _ged_cost_model(space: DesignSpace) -> dict[str, Any] | str:
-    try:
+def _ged_cost_model(library: LibraryLike, space: DesignSpace) -> dict[str, Any]:
+    """The cost model the library's distances (hence embeddings) were computed with, plus its build notes."""
+    model = getattr(library, "cost_model", None)
+    if model is None:
         from flexibench.library.costs import CostModel
-    except ImportError:  # pragma: no cover - the library ships with the package
-        return "unavailable"
-    return {
-        "description": "GED costs ordered by block complexity (Section 3.3.1)",
-        **CostModel.from_space(space).to_dict(),
-    }
+
+        model = CostModel.from_space(space)
+    out: dict[str, Any] = {"description": "GED costs ordered by block complexity (Section 3.3.1)", **model.to_dict()}
+    notes = getattr(library, "meta", None)
+    if isinstance(notes, dict):
+        try:
+            out["library"] = json.loads(json.dumps(notes, default=str))
+        except (TypeError, ValueError):
+            pass
+    return out
 
 
 def _data_sources(text: str, shard_paths: list[Path], records: list[ResultRecord]) -> str:

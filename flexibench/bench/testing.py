@@ -52,10 +52,11 @@ class FixtureLibrary:
         width = len(card_features(self.cards[0]))
         self._projection = np.random.default_rng(self.seed).normal(size=(width, self.dim)) / math.sqrt(width)
         self.hashes = [card_hash(c) for c in self.cards]
+        from sklearn.neighbors import NearestNeighbors
+
         self.embeddings = np.stack([self.embed(c) for c in self.cards]).astype(np.float32)
-        dist = ((self.embeddings[:, None, :] - self.embeddings[None, :, :]) ** 2).sum(-1)
-        np.fill_diagonal(dist, np.inf)
-        self.neighbours = np.argsort(dist, axis=1)[:, : self.k].astype(np.int32)
+        _, index = NearestNeighbors(n_neighbors=self.k + 1).fit(self.embeddings).kneighbors(self.embeddings)
+        self.neighbours = np.array([[j for j in row if j != i][: self.k] for i, row in enumerate(index)], np.int32)
 
     def embed(self, card: ModelCard) -> np.ndarray:
         return (card_features(card) @ self._projection).astype(np.float32)

@@ -147,7 +147,7 @@ def evaluate(
     weights via :func:`flexibench.models.transfer_weights`; ``save_dir`` keeps the
     pretrained MLM model so later evaluations can transfer from it.
     """
-    from flexibench.models import FlexiBERTForMaskedLM, FlexiBERTForSequenceClassification, count_parameters
+    from flexibench.models import FlexiBERTForMaskedLM, FlexiBERTForSequenceClassification
 
     card = ModelCard.parse(card) if not isinstance(card, dict) else ModelCard.from_dict(card)
     recipe = load_recipe(recipe)
@@ -162,7 +162,6 @@ def evaluate(
         card_hash=card_hash(card),
         fidelity=recipe.fidelity,
         seed=int(seed),
-        params=int(count_parameters(card, vocab)),
         device=device_name,
         machine=machine,
         recipe=recipe.to_dict(),
@@ -178,11 +177,13 @@ def evaluate(
         "tokens_seen": 0,
         "pretrain_loss": math.nan,
         "transfer_source": None,
+        "params": 0,
     }
     try:
         seed_everything(seed)
         max_len = max(recipe.pretrain.seq_len, recipe.finetune.max_seq_len)
         model = FlexiBERTForMaskedLM.from_card(card, vocab, seed=seed, dropout=recipe.pretrain.dropout, max_len=max_len)
+        state["params"] = sum(p.numel() for p in model.parameters())  # encoder + MLM head, as trained
         if transfer_from is not None:
             state["transfer_source"] = _transfer(transfer_from, model)
         result = pretrain(model, tokenizer, corpus, recipe.pretrain, seed, dev)
@@ -213,6 +214,7 @@ def evaluate(
         pretrain_time_s=state["pretrain_time_s"],
         finetune_time_s=state["finetune_time_s"],
         tokens_seen=state["tokens_seen"],
+        params=int(state["params"]),
         transfer_source=state["transfer_source"],
         splits=state["splits"],
         timestamp=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

@@ -28,12 +28,11 @@ FLEXIBERT_MINI_FAMILY = ("flexibert-mini", "flexibert-mini-wo-s", "flexibert-min
 
 
 def _unique(cards: Iterable[ModelCard]) -> list[ModelCard]:
-    seen: set[str] = set()
+    seen: set[ModelCard] = set()  # cards are canonical: equal cards are the same architecture
     out = []
     for card in cards:
-        digest = card_hash(card)
-        if digest not in seen:
-            seen.add(digest)
+        if card not in seen:
+            seen.add(card)
             out.append(card)
     return out
 

@@ -1,0 +1,43 @@
+"""Recipes load from YAML, carry the paper's Appendix B.2 values and reject typos."""
+
+from __future__ import annotations
+
+import pytest
+from test_train_fixtures import tiny_recipe
+
+from flexibench.errors import DataError
+from flexibench.train.recipes import BUILTIN, Recipe, load_recipe
+
+
+def test_builtin_recipes_load_and_round_trip() -> None:
+    for name in BUILTIN:
+        recipe = load_recipe(name)
+        assert recipe.name == name and set(recipe.scored) <= set(recipe.tasks)
+        assert Recipe.from_dict(recipe.to_dict()) == recipe
+
+
+def test_paper_recipe_is_appendix_b2() -> None:
+    r = load_recipe("paper")
+    p = r.pretrain
+    assert (p.batch_size, p.lr, p.warmup_steps, p.steps) == (256, 1e-5, 10_000, 1_000_000)
+    assert (p.weight_decay, p.betas, p.eps) == (0.01, (0.9, 0.98), 1e-6)
+    f = r.finetune
+    assert f.epochs == 5 and f.patience >= 1
+    assert (f.hpo.lr_min, f.hpo.lr_max, f.hpo.batch_sizes) == (2e-5, 5e-4, (32, 64, 128))
+    assert set(r.scored) == {"CoLA", "SST-2", "MRPC", "STS-B", "QQP", "MNLI", "QNLI", "RTE"}
+
+
+def test_bad_recipes_are_named_errors(tmp_path) -> None:
+    with pytest.raises(DataError, match="unknown key"):
+        Recipe.from_dict({**tiny_recipe(), "pretrian": {}})
+    with pytest.raises(DataError, match="recipe.pretrain: unknown key"):
+        Recipe.from_dict({**tiny_recipe(), "pretrain": {"stepz": 1}})
+    with pytest.raises(DataError, match="not in its task list"):
+        Recipe.from_dict({**tiny_recipe(), "scored": ["CoLA"]})
+    with pytest.raises(DataError, match="unknown task"):
+        Recipe.from_dict({**tiny_recipe(), "tasks": {"XYZ": {}}, "scored": ["XYZ"]})
+    with pytest.raises(DataError, match="neither a built-in"):
+        load_recipe("no-such-recipe")
+    path = tmp_path / "r.yaml"
+    path.write_text("name: from-file\ntasks: {SST-2: {}}\n")
+    assert load_recipe(str(path)).scored == ("SST-2",)

@@ -1,0 +1,123 @@
+"""Sweep queue order, resuming, crash safety under kill -9, the CLI and the Ray backend."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+import yaml
+from test_train_fixtures import data_dir, tiny_recipe  # noqa: F401 - pytest fixture
+
+from flexibench.bench.journal import JournalWarning, read_shard
+from flexibench.cli import main
+from flexibench.space import INITIAL_MODELS, DesignSpace, ModelCard, card_hash
+from flexibench.train.recipes import load_recipe
+from flexibench.train.sweep import FLEXIBERT_MINI_FAMILY, paper_queue, plan_jobs, stratum
+
+
+def test_paper_queue_order() -> None:
+    space = DesignSpace.default()
+    queue = paper_queue(space, seed=0)
+    assert len(set(queue)) == len(queue)
+    assert queue[:12] == [ModelCard.named(n) for n in INITIAL_MODELS]
+    homogeneous = [c for c in space.enumerate(1) if c.is_homogeneous]
+    assert len(homogeneous) == 192
+    n_hom = 12 + 192 - sum(ModelCard.named(n) in homogeneous for n in INITIAL_MODELS)
+    assert all(c.is_homogeneous for c in queue[:n_hom]) and set(queue[:n_hom]) >= set(homogeneous)
+    assert queue[n_hom : n_hom + 3] == [ModelCard.named(n) for n in FLEXIBERT_MINI_FAMILY]
+    hetero = queue[n_hom + 3 :]
+    family = {ModelCard.named(n) for n in FLEXIBERT_MINI_FAMILY}
+    assert set(hetero) == {c for c in space.enumerate(1) if not c.is_homogeneous} - family
+    strata = {stratum(c, space.stack) for c in hetero}
+    assert {stratum(c, space.stack) for c in hetero[: len(strata)]} == strata  # every prefix spreads over strata
+    assert paper_queue(space, n_heterogeneous=5, seed=0) == queue[: n_hom + 8]
+    assert paper_queue(space, seed=1)[n_hom + 3 :] != hetero
+
+
+def test_resume_skips_finished_keys(data_dir, tmp_path) -> None:  # noqa: F811
+    from flexibench.train.runners import run_local
+
+    recipe = load_recipe(tiny_recipe())
+    cards = [ModelCard.named("bert-tiny")]
+    out = tmp_path / "sweep"
+    jobs, skipped = plan_jobs(cards, recipe, [0, 1], out, str(data_dir))
+    assert len(jobs) == 2 and skipped == 0
+    list(run_local(jobs[:1], progress=False))
+    jobs, skipped = plan_jobs(cards, recipe, [0, 1], out, str(data_dir))
+    assert [j.seed for j in jobs] == [1] and skipped == 1
+
+
+def test_train_cli_appends_a_record(data_dir, tmp_path, capsys) -> None:  # noqa: F811
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(yaml.safe_dump(tiny_recipe()))
+    shard = tmp_path / "one.jsonl"
+    code = main(["train", "bert-tiny", "--recipe", str(recipe), "--data", str(data_dir), "--out", str(shard)])
+    assert code == 0
+    printed = json.loads(capsys.readouterr().out)
+    (record,) = read_shard(shard)
+    assert printed["card_hash"] == record.card_hash and record.status == "ok"
+    assert main(["train", "bert-tiny", "--recipe", str(recipe), "--data", str(tmp_path / "nowhere")]) == 2
+
+
+def _sweep_cmd(recipe: Path, cards: Path, data: Path, out: Path) -> list[str]:
+    return [sys.executable, "-m", "flexibench", "sweep", "--cards", str(cards), "--recipe", str(recipe),
+            "--seeds", "0,1", "--workers", "1", "--threads", "1", "--data", str(data), "--out", str(out),
+            "--no-progress"]  # fmt: skip
+
+
+def test_kill_9_and_restart_loses_and_duplicates_nothing(data_dir, tmp_path) -> None:  # noqa: F811
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(yaml.safe_dump(tiny_recipe()))
+    cards = tmp_path / "cards.txt"
+    cards.write_text("bert-tiny\nfnet-tiny\n")
+    out = tmp_path / "sweep"
+    env = {**os.environ, "PYTHONWARNINGS": "default"}
+    proc = subprocess.Popen(_sweep_cmd(recipe, cards, data_dir, out), env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    shard = out / next(iter([p.name for p in out.glob("*.jsonl")] or ["?"]), "?")
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        shards = list(out.glob("*.jsonl"))
+        if shards and shards[0].read_bytes().count(b"\n") >= 1:
+            shard = shards[0]
+            break
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = [r.key for r in read_shard(shard)]
+    assert 1 <= len(before) < 4
+    with open(shard, "ab") as handle:  # what a crash in the middle of a write leaves behind
+        handle.write(b'{"crc":123,"rec":{"card":')
+    done = subprocess.run(_sweep_cmd(recipe, cards, data_dir, out), env=env, capture_output=True, text=True,
+                          timeout=400)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "torn" in done.stderr and "resuming" in done.stderr
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", JournalWarning)  # no torn line left, no duplicates
+        keys = [r.key for r in read_shard(shard)]
+    assert len(keys) == 4 == len(set(keys)) and keys[: len(before)] == before
+    assert (shard.parent / (shard.name + ".torn")).exists()
+
+
+@pytest.mark.slow
+def test_ray_backend_runs_the_same_path(data_dir, tmp_path) -> None:  # noqa: F811
+    import ray
+
+    from flexibench.train.runners import Job, run_ray
+
+    card = ModelCard.named("bert-tiny").to_dict()
+    jobs = [Job(card, tiny_recipe(), seed, str(data_dir)) for seed in (0, 1)]
+    ray.init(num_cpus=2, include_dashboard=False, runtime_env={"env_vars": dict(os.environ)})
+    try:
+        records = list(run_ray(jobs, shard=tmp_path / "ray.jsonl", progress=False))
+    finally:
+        ray.shutdown()
+    assert sorted(r.seed for r in records) == [0, 1] and all(r.status == "ok" for r in records)
+    assert len(list(read_shard(tmp_path / "ray.jsonl"))) == 2

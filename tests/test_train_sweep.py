@@ -17,7 +17,7 @@ from test_train_fixtures import data_dir, tiny_recipe  # noqa: F401 - pytest fix
 
 from flexibench.bench.journal import JournalWarning, read_shard
 from flexibench.cli import main
-from flexibench.space import INITIAL_MODELS, DesignSpace, ModelCard, card_hash
+from flexibench.space import INITIAL_MODELS, DesignSpace, ModelCard
 from flexibench.train.recipes import load_recipe
 from flexibench.train.sweep import FLEXIBERT_MINI_FAMILY, paper_queue, plan_jobs, stratum
 

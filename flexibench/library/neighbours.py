@@ -50,7 +50,7 @@ def layer_codes(cards: Sequence[ModelCard]) -> np.ndarray:
 def _overlaps(codes: np.ndarray, query_codes: np.ndarray) -> np.ndarray:
     """Biased overlap of each query row with every library row, shape (Q, N)."""
     same = (query_codes[:, None, :] == codes[None, :, :]) & (query_codes[:, None, :] >= 0)
-    return np.cumprod(same, axis=2).sum(axis=2).astype(np.int32)
+    return np.logical_and.accumulate(same, axis=2).sum(axis=2, dtype=np.int32)
 
 
 def rank_neighbours(
@@ -63,7 +63,9 @@ def rank_neighbours(
 ) -> np.ndarray:
     """Top-``k`` library indices per query: overlap desc, embedding distance asc, index asc."""
     overlap = _overlaps(codes, query_codes).astype(np.float64)
-    dist = np.sqrt(((query_coords[:, None, :].astype(np.float64) - coords[None, :, :]) ** 2).sum(axis=2))
+    q, c = query_coords.astype(np.float64), coords.astype(np.float64)
+    sq = (q * q).sum(axis=1)[:, None] + (c * c).sum(axis=1)[None, :] - 2.0 * (q @ c.T)
+    dist = np.sqrt(np.maximum(sq, 0.0))
     # overlap dominates: distances are < 1e6 in GED units
     key = -overlap * 1e7 + dist
     if exclude is not None:

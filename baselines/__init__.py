@@ -1,0 +1,13 @@
+"""Baseline search algorithms on FlexiBench's ask/tell protocol (:mod:`flexibench.search.protocol`).
+
+Random search, regularized evolution, REINFORCE, GP-BO (BoTorch) and BANANAS;
+build them by name with :func:`flexibench.search.make_optimizer`.
+"""
+
+from baselines.bananas import Bananas
+from baselines.evolution import RegularizedEvolution
+from baselines.gp_bo import GPBO
+from baselines.random_search import RandomSearch
+from baselines.reinforce import Reinforce
+
+__all__ = ["GPBO", "Bananas", "RandomSearch", "RegularizedEvolution", "Reinforce"]

@@ -1,0 +1,96 @@
+"""CLI: ``flexibench search`` (run algorithms x seeds) and ``flexibench leaderboard`` (aggregate runs)."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import shlex
+import sys
+import time
+
+from flexibench.errors import FlexiBenchError
+from flexibench.search.encodings import ENCODINGS
+from flexibench.search.leaderboard import DEFAULT_BUDGETS, write_leaderboard
+from flexibench.search.objective import OBJECTIVES, SyntheticObjective, TableObjective
+from flexibench.search.registry import OPTIMIZERS
+from flexibench.search.runner import run_many
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    search = subparsers.add_parser(
+        "search",
+        help="run search algorithms over seeds in simulated time; one JSONL trajectory per run",
+        description="Algorithms: " + ", ".join(OPTIMIZERS),
+    )
+    search.add_argument("--algo", required=True, help="algorithm name(s), comma-separated, or 'all'")
+    search.add_argument("--budget", type=int, default=100, help="queries per run (default 100)")
+    search.add_argument("--time-budget", type=float, default=None, help="simulated seconds per run (optional)")
+    search.add_argument("--seeds", type=int, default=10, help="seeds 0..K-1 per algorithm (default 10)")
+    search.add_argument("--seed-offset", type=int, default=0, help="first seed (default 0)")
+    search.add_argument("--workers", type=int, default=1, help="simulated asynchronous workers (default 1)")
+    search.add_argument("--encoding", choices=ENCODINGS, default="naive")
+    search.add_argument("--objective", choices=OBJECTIVES, default="synthetic")
+    search.add_argument("--objective-seed", type=int, default=0, help="seed of the synthetic objective")
+    search.add_argument("--table", default=None, help="packed table file (objective 'table')")
+    search.add_argument("--fidelity", default=None, help="table fidelity (objective 'table')")
+    search.add_argument("--tau", type=float, default=0.8, help="weight-transfer overlap threshold (default 0.8)")
+    search.add_argument("--processes", type=int, default=2, help="parallel processes (default 2)")
+    search.add_argument("--out", required=True, help="directory for the trajectories")
+    search.set_defaults(handler=_search)
+
+    board = subparsers.add_parser("leaderboard", help="markdown + CSV leaderboard and plots from search runs")
+    board.add_argument("runs", nargs="+", help="directories holding *.jsonl trajectories")
+    board.add_argument("--out", default="leaderboards", help="output directory (default leaderboards/)")
+    board.add_argument(
+        "--budgets",
+        default=",".join(map(str, DEFAULT_BUDGETS)),
+        help="query budgets for the table, comma-separated (default 10,25,50,100)",
+    )
+    board.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    board.set_defaults(handler=_leaderboard)
+
+
+def _algorithms(text: str) -> list[str]:
+    names = list(OPTIMIZERS) if text.strip() == "all" else [a.strip() for a in text.split(",") if a.strip()]
+    unknown = [a for a in names if a not in OPTIMIZERS]
+    if unknown or not names:
+        raise FlexiBenchError(f"--algo: {unknown or text!r} is not allowed; allowed: {sorted(OPTIMIZERS)} or 'all'")
+    return names
+
+
+def _search(args: argparse.Namespace) -> int:
+    algos = _algorithms(args.algo)
+    if args.objective == "table":
+        if not args.table or not args.fidelity:
+            raise FlexiBenchError("--objective table needs --table FILE and --fidelity NAME")
+        objective = functools.partial(TableObjective.from_path, args.table, args.fidelity)
+    else:
+        objective = functools.partial(SyntheticObjective, seed=args.objective_seed)
+    seeds = list(range(args.seed_offset, args.seed_offset + args.seeds))
+    started = time.perf_counter()
+    paths = run_many(
+        algos,
+        objective,
+        budget=args.budget,
+        seeds=seeds,
+        workers=args.workers,
+        encoding=args.encoding,
+        out_dir=args.out,
+        processes=args.processes,
+        time_budget_s=args.time_budget,
+        tau=args.tau,
+        progress=lambda p: print(p, file=sys.stderr),
+    )
+    print(f"{len(paths)} runs in {time.perf_counter() - started:.1f} s -> {args.out}")
+    return 0
+
+
+def _leaderboard(args: argparse.Namespace) -> int:
+    try:
+        budgets = [int(b) for b in args.budgets.split(",") if b.strip()]
+    except ValueError:
+        raise FlexiBenchError(f"--budgets: {args.budgets!r} is not allowed; allowed: integers like 10,25,50") from None
+    command = "flexibench leaderboard " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if sys.argv[2:] else None
+    for path in write_leaderboard(args.runs, args.out, budgets, command=command, plots=not args.no_plots):
+        print(path)
+    return 0

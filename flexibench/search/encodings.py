@@ -1,0 +1,123 @@
+"""Vector encodings of a pool of cards: ``naive`` one-hot features and ``t2v`` Transformer2vec rows.
+
+Model-based searchers (GP-BO, BANANAS, BOSHNAS) see architectures only through
+these vectors, so the encoding is a first-class choice (the paper's Figure 4
+compares naive against Transformer2vec). Both encodings are centred and divided
+by one global scale: this keeps Euclidean geometry (Transformer2vec distances
+approximate graph edit distances) while giving networks inputs of unit size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from flexibench.errors import FlexiBenchError
+from flexibench.space import DesignSpace, ModelCard
+
+ENCODINGS = ("naive", "t2v")
+
+
+@dataclass(frozen=True, eq=False)
+class Encoding:
+    """A pool of cards and one normalised vector per card (row ``i`` of ``X`` is ``cards[i]``)."""
+
+    name: str
+    cards: tuple[ModelCard, ...]
+    X: np.ndarray
+    _lookup: dict[ModelCard, int] = field(repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.X.ndim != 2 or self.X.shape[0] != len(self.cards):
+            raise FlexiBenchError(f"encoding {self.name}: X has shape {self.X.shape} for {len(self.cards)} cards")
+        if not self._lookup:
+            self._lookup.update({card: i for i, card in enumerate(self.cards)})
+
+    def __len__(self) -> int:
+        return len(self.cards)
+
+    @property
+    def dim(self) -> int:
+        return int(self.X.shape[1])
+
+    def index_of(self, card: ModelCard) -> int:
+        """Row of ``card``; a clear error for a card outside the pool."""
+        try:
+            return self._lookup[card]
+        except KeyError:
+            raise FlexiBenchError(f"card {card.short()} is not in the {self.name} encoding's pool") from None
+
+    def __contains__(self, card: object) -> bool:
+        return card in self._lookup
+
+
+def naive_features(cards: Sequence[ModelCard], space: DesignSpace) -> np.ndarray:
+    """Per-layer one-hot design choices, padded with zeros to the deepest layer count.
+
+    Per layer: presence flag, operation+parameter one-hot, hidden one-hot, heads
+    one-hot, feed-forward width fractions (level-3 stacks mix widths) and depth one-hot.
+    """
+    op_params = {pair: i for i, pair in enumerate(space.op_params)}
+    hidden = {v: i for i, v in enumerate(space.hidden)}
+    heads = {v: i for i, v in enumerate(space.heads)}
+    widths = {v: i for i, v in enumerate(space.ff_widths)}
+    depths = {v: i for i, v in enumerate(space.ff_depths)}
+    sizes = (1, len(op_params), len(hidden), len(heads), len(widths), len(depths))
+    offsets = np.cumsum((0,) + sizes)
+    per_layer = int(offsets[-1])
+    max_layers = max(space.layers)
+    out = np.zeros((len(cards), max_layers * per_layer), dtype=np.float32)
+    for row, card in enumerate(cards):
+        for j in range(card.l):
+            o, h, n, f, p = card.layer(j)
+            base = j * per_layer
+            out[row, base] = 1.0
+            out[row, base + offsets[1] + op_params[(o, p)]] = 1.0
+            out[row, base + offsets[2] + hidden[h]] = 1.0
+            out[row, base + offsets[3] + heads[n]] = 1.0
+            for w in f:
+                out[row, base + offsets[4] + widths[w]] += 1.0 / len(f)
+            out[row, base + offsets[5] + depths[len(f)]] = 1.0
+    return out
+
+
+def normalise(raw: np.ndarray) -> np.ndarray:
+    """Centre and divide by one global scale (the RMS distance to the centre)."""
+    raw = np.asarray(raw, dtype=np.float64)
+    centred = raw - raw.mean(axis=0, keepdims=True)
+    scale = np.sqrt((centred**2).sum(axis=1).mean() / raw.shape[1]) or 1.0
+    return (centred / scale).astype(np.float32)
+
+
+def naive_encoding(space: DesignSpace | None = None, level: int = 1) -> Encoding:
+    """Every card of ``level`` (in :meth:`DesignSpace.enumerate` order) with naive features."""
+    space = space or DesignSpace.default()
+    cards = tuple(space.enumerate(level))
+    return Encoding("naive", cards, normalise(naive_features(cards, space)))
+
+
+def t2v_encoding(level: int = 1, dim: int = 16) -> Encoding:
+    """The graph library's Transformer2vec embeddings (``flexibench.library``) as an encoding."""
+    try:
+        from flexibench.library import load_or_build_library
+    except ImportError as exc:
+        raise FlexiBenchError(
+            "the t2v encoding needs flexibench.library.load_or_build_library (Transformer2vec embeddings), "
+            f"which is not importable here ({exc}); use --encoding naive"
+        ) from None
+    library = load_or_build_library(level=level, dim=dim)
+    cards = tuple(library.cards)
+    return Encoding("t2v", cards, normalise(np.asarray(library.embeddings)))
+
+
+@lru_cache(maxsize=4)
+def make_encoding(name: str, level: int = 1) -> Encoding:
+    """An encoding by name (cached per process: the pool is shared by every run)."""
+    if name == "naive":
+        return naive_encoding(DesignSpace.default(), level)
+    if name == "t2v":
+        return t2v_encoding(level)
+    raise FlexiBenchError(f"encoding: {name!r} is not allowed; allowed: {list(ENCODINGS)}")

@@ -1,0 +1,55 @@
+"""A plain MSE network with one constant sigma: the homoscedastic ablation of the NPN.
+
+It predicts the mean like the NPN but reports the same uncertainty everywhere
+(the residual standard deviation on the training data), which is what BOSHNAS
+"without heteroscedastic modelling" means in the paper's Figure 5(b).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from flexibench.surrogates.base import NeuralSurrogate, check_xy, mlp
+
+
+class MLPRegressor(NeuralSurrogate):
+    def __init__(
+        self,
+        hidden: tuple[int, ...] = (64, 64),
+        epochs: int = 300,
+        warm_epochs: int | None = 60,
+        lr: float = 3e-3,
+        weight_decay: float = 1e-4,
+        warm_start: bool = True,
+        seed: int | np.random.Generator = 0,
+    ) -> None:
+        super().__init__(epochs, warm_epochs, lr, weight_decay, warm_start, seed)
+        self.hidden = tuple(hidden)
+        self.sigma_ = 1.0  # in standardised units
+
+    def _build(self, inputs: int) -> nn.Module:
+        return mlp(inputs, self.hidden, activation=nn.SiLU)
+
+    def _loss(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return ((self.net(X).squeeze(-1) - y) ** 2).mean()
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> MLPRegressor:
+        super().fit(X, y)
+        Xt, yt = check_xy(X, y)
+        with torch.no_grad():
+            residual = self.net(Xt).squeeze(-1) - self.scaler.transform(yt)
+        self.sigma_ = float(residual.std()) if residual.numel() > 1 else 1.0
+        return self
+
+    def forward_torch(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        self._check_fitted()
+        mu = self.net(X).squeeze(-1) * self.scaler.scale + self.scaler.mean
+        return mu, torch.full_like(mu, self.sigma_ * self.scaler.scale)
+
+    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        Xt, _ = check_xy(X)
+        with torch.no_grad():
+            mu, sigma = self.forward_torch(Xt)
+        return mu.numpy().astype(np.float64), sigma.numpy().astype(np.float64)

@@ -89,6 +89,8 @@ def bench_card(name: str, args: argparse.Namespace) -> dict:
             rounds[key].append(tokens / time_steps(step, args.steps))
     result = {"card": name, **{f"{k}_tokens_per_s": statistics.median(v) for k, v in rounds.items()}}
     result["ratio"] = result["flexibert_tokens_per_s"] / result["hf_bert_tokens_per_s"]
+    # paired per round (adjacent in time, so robust to load that changes between rounds)
+    result["paired_ratio"] = statistics.median(a / b for a, b in zip(rounds["flexibert"], rounds["hf_bert"]))
     result["flexibert_params"] = count_parameters(card, args.vocab_size, max_len=args.length)
     result["hf_bert_params"] = sum(p.numel() for p in theirs.parameters())
     result["rounds"] = rounds
@@ -120,7 +122,8 @@ def main() -> None:
         else:
             print(
                 f"{name:10s} FlexiBERT {result['flexibert_tokens_per_s']:9.0f} tok/s   "
-                f"HF BERT {result['hf_bert_tokens_per_s']:9.0f} tok/s   ratio {result['ratio']:.2f}x   "
+                f"HF BERT {result['hf_bert_tokens_per_s']:9.0f} tok/s   ratio {result['ratio']:.2f}x "
+                f"(paired {result['paired_ratio']:.2f}x)   "
                 f"params {result['flexibert_params']:,} vs {result['hf_bert_params']:,}"
             )
 

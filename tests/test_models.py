@@ -518,3 +518,20 @@ def test_relative_tables_scale_with_max_len() -> None:
     assert math.isclose(
         count_parameters("bert-tiny", VOCAB, max_len=32) - count_parameters("bert-tiny", VOCAB, max_len=16), 2 * 2 * 32
     )
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_bf16_autocast_matches_float32() -> None:
+    ids, mask, labels = (t.cuda() for t in _batch())
+    for name in ("bert-tiny", "fnet-tiny", "convbert-tiny", "flexibert-mini"):
+        with torch.device("cuda"):
+            model = FlexiBERTForMaskedLM.from_card(name, VOCAB, max_len=MAX_LEN, seed=0).eval()
+        reference = model(ids, mask, labels=labels).loss
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            loss = model(ids, mask, labels=labels).loss
+        assert abs(loss.item() - reference.item()) < 0.05 * abs(reference.item()) + 0.05
+        model.train()
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            model(ids, mask, labels=labels).loss.backward()
+        assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())

@@ -81,7 +81,7 @@ def seeded(seed: int | None):
     if seed is None:
         yield
         return
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=None if torch.cuda.is_available() else []):  # CUDA RNGs restored too
         torch.manual_seed(seed)
         yield
 

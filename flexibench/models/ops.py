@@ -154,11 +154,9 @@ class LinearTransform(nn.Module):
         with torch.autocast(device_type=x.device.type, enabled=False):
             mixed = transform(source.float(), self.heads)
         q, v = (_split_heads(part, self.heads) for part in self.qv(x).chunk(2, dim=-1))
-        relative = self.relative(q, v, None if mask is None else mask.additive, self._attn_dropout())
+        additive = None if mask is None else mask.additive
+        relative = self.relative(q, v, additive, self.dropout if self.training else 0.0)
         return self.out(mixed.to(relative.dtype) + _merge_heads(relative))
-
-    def _attn_dropout(self) -> float:
-        return self.dropout if self.training else 0.0
 
 
 class SeparableConv1d(nn.Module):

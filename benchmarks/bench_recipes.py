@@ -33,13 +33,19 @@ from flexibench.train.sweep import run_sweep
 TASKS = {"SST-2": {"max_train": 4000, "max_val": 500}, "STS-B": {"max_train": 2000, "max_val": 500}}
 CANDIDATES = {
     # the probe: 300 MLM steps at lr 1e-3, short warm-up, fine-tune lr 1e-4 (the trap: big models undertrained)
-    "probe": {"pretrain": {"steps": 300, "lr": 1e-3, "warmup_steps": 30}, "finetune": {"lr": 1e-4, "epochs": 2}},
+    "probe": {
+        "pretrain": {"steps": 300, "lr": 1e-3, "warmup_steps": 30},
+        "finetune": {"lr": 1e-4, "epochs": 2, "patience": 1},
+    },
     # same pretraining, fine-tuning 5x faster and one more epoch: the probe's fine-tuning barely leaves chance
-    "ft-fast": {"pretrain": {"steps": 300, "lr": 1e-3, "warmup_steps": 30}, "finetune": {"lr": 5e-4, "epochs": 3}},
+    "ft-fast": {
+        "pretrain": {"steps": 300, "lr": 1e-3, "warmup_steps": 30},
+        "finetune": {"lr": 5e-4, "epochs": 3, "patience": 1},
+    },
     # a third of the pretraining at a gentler peak, the saved time spent on the same fast fine-tuning
     "short-pt": {
         "pretrain": {"steps": 100, "lr": 5e-4, "warmup_steps": 20},
-        "finetune": {"lr": 5e-4, "epochs": 3},
+        "finetune": {"lr": 5e-4, "epochs": 3, "patience": 1},
     },
 }
 CARDS = ("bert-tiny", "bert-2-256", "bert-mini", "fnet-tiny", "convbert-tiny")
@@ -125,6 +131,48 @@ def summarize(out: str) -> None:
             print(f"seed 0 vs seed 1 Spearman over {len(paired)} cards: {rho:.2f}")
 
 
+def _seconds_per_step(call, optim, steps: int) -> float:  # noqa: ANN001
+    """Process CPU seconds of one forward/backward/update, after one untimed warm-up step."""
+    import time
+
+    call().loss.backward()
+    start = time.process_time()
+    for _ in range(steps):
+        loss = call().loss
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+    return (time.process_time() - start) / steps
+
+
+def cost(args: argparse.Namespace) -> None:
+    """CPU seconds (process time, 1 thread) per MLM step and per fine-tuning step of each card.
+
+    Process time is what one evaluation costs a core; wall time on a shared machine is that
+    divided by the share of the core the process gets.
+    """
+    import torch
+
+    from flexibench.models import FlexiBERTForMaskedLM, FlexiBERTForSequenceClassification
+    from flexibench.train.sweep import sample_cards
+
+    torch.set_num_threads(1)
+    recipe = load_recipe("nano")
+    pre, fine = recipe.pretrain, recipe.finetune
+    cards = sample_cards(args.sample, seed=1) if args.sample else [ModelCard.named(n) for n in args.cards.split(",")]
+    for card in cards:
+        mlm = FlexiBERTForMaskedLM.from_card(card, 8192, seed=0, max_len=64)
+        ids = torch.randint(5, 8192, (pre.batch_size, pre.seq_len))
+        labels = ids.masked_fill(torch.rand(ids.shape) > 0.15, -100)
+        clf = FlexiBERTForSequenceClassification.from_encoder(mlm.encoder, 2)
+        short = torch.randint(5, 8192, (fine.batch_size, 32))  # SST-2 sentences: ~25 tokens on average
+        y = torch.randint(0, 2, (fine.batch_size,))
+        mlm_s = _seconds_per_step(lambda: mlm(ids, labels=labels), torch.optim.AdamW(mlm.parameters()), args.steps)  # noqa: B023
+        ft_s = _seconds_per_step(lambda: clf(short, labels=y), torch.optim.AdamW(clf.parameters()), args.steps)  # noqa: B023
+        params = sum(p.numel() for p in mlm.parameters()) / 1e6
+        print(f"| {card.short()} | {params:.2f} M | {mlm_s:.3f} | {ft_s:.3f} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
@@ -135,9 +183,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--summarize", action="store_true")
+    parser.add_argument("--cost", action="store_true", help="CPU seconds per MLM / fine-tuning step per card")
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--sample", type=int, default=0, help="with --cost: time N random level-1 cards instead")
     args = parser.parse_args()
     if args.summarize:
         summarize(args.out)
+    elif args.cost:
+        cost(args)
     else:
         run(args)
 

@@ -17,7 +17,14 @@ from collections.abc import Sequence
 from flexibench import __version__
 from flexibench.errors import FlexiBenchError
 
-COMMAND_MODULES = ("flexibench.space.commands", "flexibench.models.commands", "flexibench.bench.commands", "flexibench.library.commands", "flexibench.train.commands", "flexibench.search.commands")
+COMMAND_MODULES = (
+    "flexibench.space.commands",
+    "flexibench.models.commands",
+    "flexibench.bench.commands",
+    "flexibench.library.commands",
+    "flexibench.train.commands",
+    "flexibench.search.commands",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,8 +3,8 @@
 The biased overlap of two cards counts identical encoder layers from the input and
 stops at the first difference. A query model ``q`` may start from a trained neighbour
 ``n``: the shared prefix (and the token embeddings, when the first hidden sizes agree)
-is copied, everything else keeps its fresh initialisation. ``biased_overlap`` needs
-no torch and is reused by the graph library and the search.
+is copied, everything else keeps its fresh initialisation. ``biased_overlap`` lives
+in :mod:`flexibench.space.card` (torch-free) and is re-exported here.
 """
 
 from __future__ import annotations
@@ -13,20 +13,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from flexibench.errors import FlexiBenchError
-from flexibench.space.card import ModelCard
+from flexibench.space.card import ModelCard, biased_overlap  # noqa: F401 - re-exported
 
 if TYPE_CHECKING:  # keep this module importable without torch
     from torch import nn
-
-
-def biased_overlap(card_a: ModelCard, card_b: ModelCard) -> int:
-    """Number of leading encoder layers with identical ``(o, h, n, f, p)``; stops at the first difference."""
-    count = 0
-    for j in range(min(card_a.l, card_b.l)):
-        if card_a.layer(j) != card_b.layer(j):
-            break
-        count += 1
-    return count
 
 
 def overlap_fraction(query: ModelCard, neighbour: ModelCard) -> float:

@@ -3,26 +3,16 @@
 A query ``q`` may skip pretraining when some already-trained card ``n`` has a
 biased overlap fraction ``O_f(q, n) = overlap / l_q >= tau`` (paper: tau = 0.8),
 where the biased overlap counts identical encoder layers from the input and stops
-at the first difference. Written locally (a few lines) because the search must
-not depend on the model code; :class:`TransferIndex` makes the check O(layers)
-per query by indexing every prefix of every trained card.
+at the first difference (:func:`flexibench.space.card.biased_overlap`).
+:class:`TransferIndex` makes the check O(layers) per query by indexing every
+prefix of every trained card.
 """
 
 from __future__ import annotations
 
 import math
 
-from flexibench.space import ModelCard
-
-
-def biased_overlap(query: ModelCard, other: ModelCard) -> int:
-    """Number of leading encoder layers that are identical in both cards."""
-    count = 0
-    for j in range(min(query.l, other.l)):
-        if query.layer(j) != other.layer(j):
-            break
-        count += 1
-    return count
+from flexibench.space.card import ModelCard, biased_overlap  # noqa: F401 - re-exported
 
 
 def required_overlap(layers: int, tau: float) -> int:

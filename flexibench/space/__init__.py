@@ -1,6 +1,6 @@
 """What an architecture is: model cards, the design space, computational graphs and hashes."""
 
-from flexibench.space.card import ModelCard
+from flexibench.space.card import ModelCard, biased_overlap
 from flexibench.space.design_space import LEVELS, DesignSpace
 from flexibench.space.graph import BlockGraph, card_graph, card_hash, graph_hash, to_networkx
 from flexibench.space.named import INITIAL_MODELS, NAMED_CARDS
@@ -12,6 +12,7 @@ __all__ = [
     "BlockGraph",
     "DesignSpace",
     "ModelCard",
+    "biased_overlap",
     "card_graph",
     "card_hash",
     "graph_hash",

@@ -198,6 +198,21 @@ class ModelCard:
         return self.short()
 
 
+def biased_overlap(card_a: ModelCard, card_b: ModelCard) -> int:
+    """Number of leading encoder layers with identical ``(o, h, n, f, p)``; stops at the first difference.
+
+    Section 3.3.3's similarity for weight transfer: the shared prefix is what a
+    neighbour's trained weights can give a query model. Torch-free, so the graph
+    library, the models and the search all use this one definition.
+    """
+    count = 0
+    for j in range(min(card_a.l, card_b.l)):
+        if card_a.layer(j) != card_b.layer(j):
+            break
+        count += 1
+    return count
+
+
 def _positive_int(value: Any, where: str) -> int:
     if _is_int(value) and value > 0:
         return value

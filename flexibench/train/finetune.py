@@ -20,7 +20,7 @@ from torch import nn
 
 from flexibench.train.glue import TaskData, task_spec
 from flexibench.train.metrics import primary_score, task_metrics
-from flexibench.train.pretrain import adamw, check_loss, linear_schedule
+from flexibench.train.pretrain import adamw, check_loss, linear_schedule, optimizer_step
 from flexibench.train.recipes import FinetuneConfig
 
 
@@ -112,12 +112,7 @@ def train_task(
             loss = model(ids, mask, types, labels).loss
             last_loss = float(loss.detach())
             check_loss(f"finetune {task}", step, last_loss, config.max_loss)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.grad_clip:
-                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
-            scheduler.step()
+            optimizer_step(model, loss, optimizer, scheduler, config.grad_clip)
             step += 1
         epochs += 1
         preds = predict(model, val, 128, device, spec.is_regression)

@@ -117,6 +117,16 @@ def adamw(model: nn.Module, lr: float, weight_decay: float, betas: tuple[float, 
     return torch.optim.AdamW(groups, lr=lr, betas=tuple(betas), eps=eps)
 
 
+def optimizer_step(model: nn.Module, loss: torch.Tensor, optimizer, scheduler, grad_clip: float) -> None:  # noqa: ANN001
+    """One update shared by pretraining and fine-tuning: backward, optional clipping, step, schedule."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip:
+        nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    scheduler.step()
+
+
 def check_loss(phase: str, step: int, loss: float, max_loss: float) -> None:
     if not math.isfinite(loss) or loss > max_loss:
         raise Diverged(phase, step, loss)
@@ -157,12 +167,7 @@ def pretrain(
         loss = out.loss
         value = float(loss.detach())
         check_loss("pretrain", step, value, config.max_loss)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if config.grad_clip:
-            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
-        scheduler.step()
+        optimizer_step(model, loss, optimizer, scheduler, config.grad_clip)
         curve.append(value)
         tokens += batch.numel()
     tail = curve[-max(1, len(curve) // 10) :]

@@ -1,134 +1,109 @@
 """Design the ``nano`` recipe from measurements: cost and ranking signal of candidate CPU recipes.
 
-Each candidate is the built-in ``nano`` recipe with overrides. Every (candidate, card,
-seed) evaluation goes through the real sweep path into journal shards under
-``--out/<candidate>/`` (resumable), and ``--summarize`` prints the table for
-docs/harness.md: median wall time per evaluation, per-task and average scores per
-card, whether the Turc et al. (2019) orderings hold (bert-mini and bert-2-256 above
-bert-tiny), the seed-to-seed Spearman of the score and the share of score variance
-that the architecture explains (between-card sum of squares / total, needs >= 2 seeds).
+``--summarize`` reads the journal shards of the superseded nano (v0: 100 MLM steps, then
+SST-2 scored) and of the current one, and prints one row per candidate recipe: median
+seconds per card, seed noise, between-card spread, the share of variance architecture
+explains (beside what noise alone would give), the seed 0 vs seed 1 Spearman across cards
+and whether the Turc et al. (2019) orderings hold (bert-mini and bert-2-256 above
+bert-tiny). The current nano keeps its learning rate constant after warm-up and scores
+held-out text every 50 steps, so each checkpoint is itself a candidate (k-step recipe).
+``--cost`` times one MLM and one fine-tuning step per card (process CPU seconds).
 
-Run (background, niced; note the machine load when you do):
-    nice -n 10 python benchmarks/bench_recipes.py --out /tmp/recipes --data $FLEXIBENCH_DATA --workers 2
-    python benchmarks/bench_recipes.py --out /tmp/recipes --summarize
+    python benchmarks/bench_recipes.py --summarize [--v0 DIR] [--v1 DIR]
+    python benchmarks/bench_recipes.py --cost --sample 20
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import math
-import os
 import statistics
 from collections import defaultdict
 
 import numpy as np
-from scipy import stats
 
 from flexibench.bench.journal import read_shards
 from flexibench.space import ModelCard, card_hash
 from flexibench.train.recipes import load_recipe
-from flexibench.train.sweep import run_sweep
-
-TASKS = {"SST-2": {"max_train": 4000, "max_val": 500}, "STS-B": {"max_train": 2000, "max_val": 500}}
-CANDIDATES = {
-    # the probe: 300 MLM steps at lr 1e-3, short warm-up, fine-tune lr 1e-4 (the trap: big models undertrained)
-    "probe": {
-        "pretrain": {"steps": 300, "lr": 1e-3, "warmup_steps": 30},
-        "finetune": {"lr": 1e-4, "epochs": 2, "patience": 1},
-    },
-    # same pretraining, fine-tuning 5x faster and one more epoch: the probe's fine-tuning barely leaves chance
-    "ft-fast": {
-        "pretrain": {"steps": 300, "lr": 1e-3, "warmup_steps": 30},
-        "finetune": {"lr": 5e-4, "epochs": 3, "patience": 1},
-    },
-    # a third of the pretraining at a gentler peak, the saved time spent on the same fast fine-tuning
-    "short-pt": {
-        "pretrain": {"steps": 100, "lr": 5e-4, "warmup_steps": 20},
-        "finetune": {"lr": 5e-4, "epochs": 3, "patience": 1},
-    },
-}
-CARDS = ("bert-tiny", "bert-2-256", "bert-mini", "fnet-tiny", "convbert-tiny")
 
 
-def candidate_recipe(name: str) -> dict:
-    base = load_recipe("nano").to_dict()
-    data = copy.deepcopy(base)
-    data["name"] = f"nano-{name}"
-    for section, values in CANDIDATES[name].items():
-        data[section].update(values)
-    data["tasks"] = {t: {**data["tasks"].get(t, {}), **plan} for t, plan in TASKS.items()}
-    data["scored"] = list(TASKS)
-    return data
+def _rows(records: list, value) -> list[tuple[str, int, float]]:  # noqa: ANN001
+    return [(r.card_hash, r.seed, value(r)) for r in records]
 
 
-def run(args: argparse.Namespace) -> None:
-    cards = [ModelCard.named(n) for n in args.cards.split(",")]
-    seeds = [int(s) for s in args.seeds.split(",")]
-    for name in args.candidates.split(","):
-        recipe = load_recipe(candidate_recipe(name))
-        for record in run_sweep(
-            cards,
-            recipe,
-            seeds,
-            os.path.join(args.out, name),
-            data_dir=args.data,
-            workers=args.workers,
-            threads=args.threads,
-            progress=False,
-        ):
-            print(
-                name,
-                record.card_hash[:10],
-                record.seed,
-                record.status,
-                record.task_scores,
-                f"{record.total_time_s:.0f}s",
-                flush=True,
-            )
+def _orderings(records: list, value) -> str:  # noqa: ANN001
+    """Do bert-mini and bert-2-256 beat bert-tiny (seed means)? The Turc et al. (2019) orderings."""
+    names = {card_hash(ModelCard.named(n)): n for n in ("bert-tiny", "bert-2-256", "bert-mini")}
+    by_name: dict[str, list[float]] = defaultdict(list)
+    for r in records:
+        if r.card_hash in names:
+            by_name[names[r.card_hash]].append(value(r))
+    if len(by_name) < 3:
+        return "n/a"
+    mean = {n: np.mean(v) for n, v in by_name.items()}
+    return "yes" if mean["bert-mini"] > mean["bert-tiny"] and mean["bert-2-256"] > mean["bert-tiny"] else "no"
 
 
-def summarize(out: str) -> None:
-    names = {card_hash(ModelCard.named(n)): n for n in CARDS}
-    for name in sorted(os.listdir(out)):
-        records = [r for r in read_shards([os.path.join(out, name)]) if r.status == "ok"]
-        if not records:
-            continue
-        by_card: dict[str, dict[int, object]] = defaultdict(dict)
-        for r in records:
-            by_card[names.get(r.card_hash, r.card_hash[:8])][r.seed] = r
-        times = [r.total_time_s for r in records]
-        print(
-            f"\n## {name}: {len(records)} evaluations, median {statistics.median(times):.0f} s (max {max(times):.0f} s)"
+def candidates(records_v0: list, records_v1: list) -> list[tuple[str, float, list, object]]:
+    """(candidate, median cost in s, records, value function) for every recipe the shards can score.
+
+    The current nano holds its learning rate constant after warm-up, so its held-out loss
+    after k steps is exactly what a k-step recipe would score: each checkpoint is a
+    candidate whose cost is the pretraining time up to k (no fine-tuning needed).
+    """
+    out: list[tuple[str, float, list, object]] = []
+    if records_v0:
+        cost = statistics.median(r.total_time_s for r in records_v0)
+        out.append(("v0: 100 MLM steps + SST-2 (4,000 ex, 3 epochs); score SST-2", cost, records_v0, lambda r: r.score))
+    if records_v1:
+        steps = records_v1[0].recipe["pretrain"]["steps"]
+        vocab = records_v1[0].recipe["vocab_size"]
+        checkpoints = sorted(
+            int(k.split("@")[1]) for k in records_v1[0].task_metrics.get("MLM", {}) if k.startswith("loss@")
         )
-        tasks = sorted({t for r in records for t in r.task_scores})
-        print("| card | " + " | ".join(tasks) + " | score | time s |")
-        print("|---|" + "---|" * (len(tasks) + 2))
-        for card, seeds in sorted(by_card.items()):
-            for seed, r in sorted(seeds.items()):
-                cells = " | ".join(f"{r.task_scores.get(t, math.nan):.1f}" for t in tasks)
-                print(f"| {card} s{seed} | {cells} | {r.score:.1f} | {r.total_time_s:.0f} |")
-        mean = {c: np.mean([r.score for r in s.values()]) for c, s in by_card.items()}
-        if {"bert-tiny", "bert-mini", "bert-2-256"} <= set(mean):
-            print(
-                f"orderings: mini>tiny {mean['bert-mini'] > mean['bert-tiny']}, "
-                f"2-256>tiny {mean['bert-2-256'] > mean['bert-tiny']}"
-            )
-        for task in tasks + ["score"]:
-            groups = [
-                [(r.score if task == "score" else r.task_scores[task]) for r in s.values()]
-                for s in by_card.values()
-                if len(s) >= 2
-            ]
-            if len(groups) >= 3:
-                allv = np.concatenate(groups)
-                between = sum(len(g) * (np.mean(g) - allv.mean()) ** 2 for g in groups)
-                total = ((allv - allv.mean()) ** 2).sum()
-                print(f"{task}: architecture explains {between / total:.0%} of variance")
-        paired = [(s[0].score, s[1].score) for s in by_card.values() if 0 in s and 1 in s]
-        if len(paired) >= 5:
-            rho = stats.spearmanr(*zip(*paired))[0]
-            print(f"seed 0 vs seed 1 Spearman over {len(paired)} cards: {rho:.2f}")
+        for k in checkpoints:
+            cost = statistics.median(r.pretrain_time_s * k / steps for r in records_v1)
+            out.append((f"{k} MLM steps; held-out MLM score", cost, records_v1, _mlm_at(k, vocab)))
+            out.append((f"{k} MLM steps; held-out masked-token accuracy", cost, records_v1, _accuracy_at(k)))
+        cost = statistics.median(r.total_time_s for r in records_v1)
+        out.append((f"{steps} MLM steps + SST-2 (2,000 ex, 1 epoch); SST-2 accuracy", cost, records_v1, _sst2))
+    return out
+
+
+def _sst2(record) -> float:  # noqa: ANN001
+    return record.task_scores.get("SST-2", math.nan)
+
+
+def _mlm_at(k: int, vocab: int):  # noqa: ANN202
+    from flexibench.train.metrics import mlm_score
+
+    return lambda r: mlm_score(r.task_metrics["MLM"][f"loss@{k}"], vocab)
+
+
+def _accuracy_at(k: int):  # noqa: ANN202
+    return lambda r: r.task_metrics["MLM"][f"accuracy@{k}"]
+
+
+def summarize(v0: str, v1: str) -> None:
+    """The cost/signal table of docs/harness.md and BENCHMARKS.md from the shards of both nano versions."""
+    from flexibench.bench.noise import seed_statistics
+
+    load = [r for r in read_shards([v0]) if r.status == "ok"] if v0 else []
+    new = [r for r in read_shards([v1]) if r.status == "ok"] if v1 else []
+    print(
+        "| candidate | median s / card | cards (2 seeds) | seed noise | between-card std "
+        "| architecture share (noise alone) | Spearman seed 0 vs 1 | mini, 2-256 > tiny |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    for name, cost, records, value in candidates(load, new):
+        s = seed_statistics(_rows(records, value))
+        if not s["cards"]:
+            continue
+        rho = f"{s['spearman_seed0_seed1']:.2f}" if "spearman_seed0_seed1" in s else "n/a"
+        print(
+            f"| {name} | {cost:.0f} | {s['cards']} | {s['seed_noise_std']:.2f} | {s['between_card_std']:.2f} "
+            f"| {s['architecture_share']:.2f} ({s['null_share']:.2f}) | {rho} | {_orderings(records, value)} |"
+        )
 
 
 def _seconds_per_step(call, optim, steps: int) -> float:  # noqa: ANN001
@@ -175,24 +150,18 @@ def cost(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--data", default=None)
-    parser.add_argument("--candidates", default=",".join(CANDIDATES))
     parser.add_argument("--cards", default="bert-tiny,bert-2-256,bert-mini")
-    parser.add_argument("--seeds", default="0")
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--summarize", action="store_true")
+    parser.add_argument("--summarize", action="store_true", help="print the cost/signal table from --v0 and --v1")
+    parser.add_argument("--v0", default="data/shards/archive/nano-v0", help="shards of the superseded nano")
+    parser.add_argument("--v1", default="data/shards/nano", help="shards of the current nano")
     parser.add_argument("--cost", action="store_true", help="CPU seconds per MLM / fine-tuning step per card")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--sample", type=int, default=0, help="with --cost: time N random level-1 cards instead")
     args = parser.parse_args()
-    if args.summarize:
-        summarize(args.out)
-    elif args.cost:
+    if args.cost:
         cost(args)
     else:
-        run(args)
+        summarize(args.v0, args.v1)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,9 @@
 """Noise across seeds and the share of score variance that architecture explains.
 
 Run: ``python paper_repro/seed_noise.py [--table FILE]`` -> ``paper_repro/seed_noise.md``.
-For cards measured with two or more seeds: the pooled within-card standard deviation
-(seed noise), the Spearman correlation of seed 0 vs seed 1 scores across cards (do two
-seeds rank architectures alike?), and the between-card share of the total sum of
-squares (one-way ANOVA; 1.0 = all variance is architecture, ~1/seeds or less = noise).
+For cards measured with two or more seeds: seed noise, between-card spread, the share of
+variance architecture explains (with the share pure noise would give) and the seed 0 vs
+seed 1 Spearman, per score column; the statistics are :func:`flexibench.bench.noise.seed_statistics`.
 """
 
 from __future__ import annotations
@@ -12,38 +11,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-from scipy import stats
-
 import flexibench
-
-
-def summarise(per_seed: pd.DataFrame, column: str = "score") -> dict[str, float]:
-    """Seed noise, seed-vs-seed Spearman and architecture's variance share for one score column."""
-    ok = per_seed[np.isfinite(per_seed[column])]
-    counts = ok.groupby("card")[column].transform("size")
-    ok = ok[counts >= 2]
-    if ok.empty:
-        return {"cards": 0}
-    grand = ok[column].mean()
-    groups = ok.groupby("card")[column]
-    total_ss = float(((ok[column] - grand) ** 2).sum())
-    within_ss = float(groups.apply(lambda s: ((s - s.mean()) ** 2).sum()).sum())
-    dof = len(ok) - groups.ngroups
-    wide = ok.pivot_table(index="card", columns="seed", values=column)
-    out = {
-        "cards": int(groups.ngroups),
-        "records": int(len(ok)),
-        "seed_noise_std": float(np.sqrt(within_ss / dof)) if dof else float("nan"),
-        "between_card_std": float(groups.mean().std(ddof=1)) if groups.ngroups > 1 else float("nan"),
-        "architecture_share": 1.0 - within_ss / total_ss if total_ss > 0 else float("nan"),
-    }
-    if {0, 1} <= set(wide.columns) and len(wide) >= 3:
-        pair = wide[[0, 1]].dropna()
-        rho, p = stats.spearmanr(pair[0], pair[1])
-        out.update({"spearman_seed0_seed1": float(rho), "spearman_p": float(p), "spearman_cards": int(len(pair))})
-    return out
+from flexibench.bench.noise import seed_statistics
 
 
 def main(table: str | None = None) -> str:
@@ -54,12 +23,12 @@ def main(table: str | None = None) -> str:
     lines = [f"# Seed noise at `{fidelity}`", "", "Command: `python paper_repro/seed_noise.py`", ""]
     columns = ["score"] + sorted(c for c in per_seed.columns if c.startswith("task_"))
     lines += [
-        "| score | cards (>= 2 seeds) | seed noise (std) | between-card std | architecture share "
+        "| score | cards (>= 2 seeds) | seed noise (std) | between-card std | architecture share (noise alone) "
         "| Spearman seed 0 vs 1 (p) |",
         "|---|---:|---:|---:|---:|---|",
     ]
     for column in columns:
-        s = summarise(per_seed, column)
+        s = seed_statistics(per_seed, column)
         if not s["cards"]:
             continue
         rho = (
@@ -69,7 +38,7 @@ def main(table: str | None = None) -> str:
         )
         lines.append(
             f"| {column} | {s['cards']} | {s['seed_noise_std']:.2f} | {s['between_card_std']:.2f} "
-            f"| {s['architecture_share']:.2f} | {rho} |"
+            f"| {s['architecture_share']:.2f} ({s['null_share']:.2f}) | {rho} |"
         )
     text = "\n".join(lines) + "\n"
     Path(__file__).with_name("seed_noise.md").write_text(text)

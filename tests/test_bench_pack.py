@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 
@@ -13,7 +14,7 @@ from flexibench.bench import pack as pack_module
 from flexibench.bench.pack import pack
 from flexibench.bench.record import STATUSES
 from flexibench.bench.store import TableFile
-from flexibench.bench.testing import fixture_records, fixture_table, synthetic_record, write_shard
+from flexibench.bench.testing import fixture_library, fixture_records, fixture_table, synthetic_record, write_shard
 from flexibench.bench.verify import verify
 from flexibench.errors import DataError
 from flexibench.space import DesignSpace, ModelCard, card_hash
@@ -138,3 +139,18 @@ def test_verify_reports_unreadable_files(tmp_path):
     junk.write_bytes(b"not an hdf5 file")
     report = verify(junk)
     assert not report.ok and "unreadable" in report.problems[0]
+
+
+def test_pack_refuses_two_recipes_under_one_fidelity(tmp_path):
+    """Scores from two budgets are not comparable: one fidelity name must mean one recipe."""
+    library = fixture_library(8)
+    old, new = (synthetic_record(card, 0) for card in library.cards[:2])
+    new = dataclasses.replace(new, recipe={**new.recipe, "steps": 250})
+    shard = write_shard(tmp_path / "s.jsonl", [old, new])
+    with pytest.raises(DataError, match="different recipes"):
+        pack([shard], tmp_path / "t.h5", library=library, fit_surrogate=False)
+    assert not (tmp_path / "t.h5").exists()
+    described = dataclasses.replace(new, recipe={**old.recipe, "description": "reworded"})
+    pack(
+        [write_shard(tmp_path / "ok.jsonl", [old, described])], tmp_path / "t.h5", library=library, fit_surrogate=False
+    )

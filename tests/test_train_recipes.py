@@ -12,7 +12,7 @@ from flexibench.train.recipes import BUILTIN, Recipe, load_recipe
 def test_builtin_recipes_load_and_round_trip() -> None:
     for name in BUILTIN:
         recipe = load_recipe(name)
-        assert recipe.name == name and set(recipe.scored) <= set(recipe.tasks)
+        assert recipe.name == name and set(recipe.scored) <= set(recipe.runs)
         assert Recipe.from_dict(recipe.to_dict()) == recipe
 
 
@@ -32,7 +32,7 @@ def test_bad_recipes_are_named_errors(tmp_path) -> None:
         Recipe.from_dict({**tiny_recipe(), "pretrian": {}})
     with pytest.raises(DataError, match="recipe.pretrain: unknown key"):
         Recipe.from_dict({**tiny_recipe(), "pretrain": {"stepz": 1}})
-    with pytest.raises(DataError, match="not in its task list"):
+    with pytest.raises(DataError, match="are not run"):
         Recipe.from_dict({**tiny_recipe(), "scored": ["CoLA"]})
     with pytest.raises(DataError, match="unknown task"):
         Recipe.from_dict({**tiny_recipe(), "tasks": {"XYZ": {}}, "scored": ["XYZ"]})

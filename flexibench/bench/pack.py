@@ -103,6 +103,7 @@ def pack(
     by_fidelity: dict[str, list[ResultRecord]] = defaultdict(list)
     for record in records:
         by_fidelity[record.fidelity].append(record)
+    recipes = {fid: _recipe_of(recs) for fid, recs in sorted(by_fidelity.items())}  # fails before any fitting
     datasets: dict[str, np.ndarray] = {f"{schema.ARCHS}/{k}": v for k, v in archs.items()}
     group_attrs: dict[str, dict[str, Any]] = {}
     report = PackReport(Path(out), archs=len(archs["card"]), library_cards=len(library.cards))
@@ -126,7 +127,7 @@ def pack(
         "package_version": __version__,
         "design_space_yaml": space.yaml_text or json.dumps(_space_dict(space)),
         "ged_cost_model": _ged_cost_model(library, space),
-        "fidelities": {fid: _recipe_of(recs) for fid, recs in sorted(by_fidelity.items())},
+        "fidelities": recipes,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "data_sources": _data_sources(data_sources, shard_paths, records),
         "library_level": library_level,
@@ -282,12 +283,17 @@ def _vocab_from_records(records: list[ResultRecord]) -> int | None:
 
 
 def _recipe_of(records: list[ResultRecord]) -> dict[str, Any]:
-    """The recipe of a fidelity (records disagreeing about it are reported, first one kept)."""
-    recipes = {json.dumps(r.recipe, sort_keys=True) for r in records}
+    """The one recipe of a fidelity; records trained under different budgets are an error, not a mix.
+
+    Scores from two versions of a recipe are not comparable, so a fidelity name must
+    mean one budget: a changed recipe gets a new name or its old records are archived
+    (``data/shards/archive/``). Only the free-text description may differ.
+    """
+    recipes = {json.dumps({k: v for k, v in r.recipe.items() if k != "description"}, sort_keys=True) for r in records}
     if len(recipes) > 1:
-        warnings.warn(
-            f"fidelity {records[0].fidelity!r}: {len(recipes)} different recipes among its records",
-            stacklevel=3,
+        raise DataError(
+            f"fidelity {records[0].fidelity!r}: its records come from {len(recipes)} different recipes; "
+            "pack the shards of one recipe version per fidelity name (archive or rename the others)"
         )
     return records[0].recipe
 

@@ -29,9 +29,9 @@ from flexibench.errors import DataError
 from flexibench.space import ModelCard, card_hash
 from flexibench.train.corpus import DATA_ENV
 from flexibench.train.glue import TaskData, carve, local_split_file, read_hub, read_local, take, task_spec
-from flexibench.train.metrics import glue_average
+from flexibench.train.metrics import glue_average, mlm_score
 from flexibench.train.pretrain import Diverged, pretrain
-from flexibench.train.recipes import Recipe, TaskPlan, load_recipe
+from flexibench.train.recipes import MLM_TASK, Recipe, TaskPlan, load_recipe
 from flexibench.train.tokenizer import get_tokenizer
 
 
@@ -168,7 +168,7 @@ def evaluate(
         versions=library_versions(),
     )
     state: dict[str, Any] = {
-        "task_scores": {t: math.nan for t in recipe.tasks},
+        "task_scores": {t: math.nan for t in recipe.runs},
         "task_metrics": {},
         "finetune_losses": {},
         "splits": {},
@@ -186,8 +186,12 @@ def evaluate(
         state["params"] = sum(p.numel() for p in model.parameters())  # encoder + MLM head, as trained
         if transfer_from is not None:
             state["transfer_source"] = _transfer(transfer_from, model)
-        result = pretrain(model, tokenizer, corpus, recipe.pretrain, seed, dev)
+        every = recipe.pretrain.heldout_every
+        checkpoints = tuple(range(every, recipe.pretrain.steps, every)) if every > 0 else ()
+        result = pretrain(model, tokenizer, corpus, recipe.pretrain, seed, dev, checkpoints=checkpoints)
         state.update(pretrain_loss=result.loss, pretrain_time_s=result.time_s, tokens_seen=result.tokens_seen)
+        if result.heldout:
+            _record_mlm(state, result.heldout_curve, recipe.pretrain.steps, vocab)
         if save_dir is not None:
             from flexibench.models import save_model
 
@@ -220,6 +224,16 @@ def evaluate(
         timestamp=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         error=error,
     )
+
+
+def _record_mlm(state: dict[str, Any], curve: dict[int, dict[str, float]], steps: int, vocab: int) -> None:
+    """Held-out MLM as task ``MLM``: score from the final loss, every checkpoint kept as ``loss@k``."""
+    final = curve[steps]
+    metrics = {**final, "score": mlm_score(final["loss"], vocab)}
+    metrics.update({f"loss@{k}": v["loss"] for k, v in sorted(curve.items())})
+    metrics.update({f"accuracy@{k}": v["accuracy"] for k, v in sorted(curve.items())})
+    state["task_scores"][MLM_TASK] = metrics["score"]
+    state["task_metrics"][MLM_TASK] = metrics
 
 
 def _transfer(source: str | Path | torch.nn.Module, model: torch.nn.Module) -> str:

@@ -36,13 +36,20 @@ class Diverged(RuntimeError):
         super().__init__(f"{phase} diverged at step {step}: loss {loss}")
 
 
+HELDOUT_MASK_SEED = 20230101  # one fixed masking of the held-out blocks, shared by every card and seed
+
+
 @dataclass
 class PretrainResult:
-    loss: float  # mean loss over the last 10% of steps (at least one)
+    loss: float  # mean training loss over the last 10% of steps (at least one)
     steps: int
     tokens_seen: int
     time_s: float
     curve: list[float] = field(default_factory=list)
+    # held-out MLM metrics after the last step (empty when the recipe holds no blocks out) and at
+    # every checkpoint asked for: {step: {"loss", "accuracy", "perplexity"}}
+    heldout: dict[str, float] = field(default_factory=dict)
+    heldout_curve: dict[int, dict[str, float]] = field(default_factory=dict)
 
 
 @lru_cache(maxsize=4)
@@ -67,6 +74,19 @@ def token_blocks(corpus_dir: str | Path, tokenizer: Tokenizer, seq_len: int, max
     cls = torch.full((n_blocks, 1), tokenizer.token_to_id(CLS), dtype=torch.long)
     sep = torch.full((n_blocks, 1), tokenizer.token_to_id(SEP), dtype=torch.long)
     return torch.cat([cls, blocks, sep], dim=1)
+
+
+def split_heldout(blocks: torch.Tensor, n_heldout: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(train, held-out) blocks: the last ``n_heldout`` blocks of the stream never enter training.
+
+    The tail of the stream is whole articles the training blocks do not contain, so the
+    held-out loss measures generalisation rather than memorisation.
+    """
+    if n_heldout <= 0:
+        return blocks, blocks[:0]
+    if n_heldout >= len(blocks):
+        raise DataError(f"held-out MLM set of {n_heldout} blocks leaves no training blocks (corpus has {len(blocks)})")
+    return blocks[:-n_heldout], blocks[-n_heldout:]
 
 
 def mask_tokens(
@@ -95,12 +115,21 @@ def mask_tokens(
     return inputs, labels
 
 
-def linear_schedule(optimizer: torch.optim.Optimizer, warmup: int, total: int) -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear warm-up to the peak learning rate over ``warmup`` steps, then linear decay to zero at ``total``."""
+def linear_schedule(
+    optimizer: torch.optim.Optimizer, warmup: int, total: int, decay: bool = True
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up to the peak learning rate over ``warmup`` steps, then linear decay to zero at ``total``.
+
+    With ``decay=False`` the rate stays at its peak after warm-up: then the model after
+    ``k`` steps is exactly the model a ``k``-step recipe would give, so every held-out
+    checkpoint of one run is itself a valid lower fidelity (a learning curve).
+    """
 
     def factor(step: int) -> float:
         if warmup > 0 and step < warmup:
             return (step + 1) / warmup
+        if not decay:
+            return 1.0
         return max(0.0, (total - step) / max(1, total - warmup))
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
@@ -127,6 +156,40 @@ def optimizer_step(model: nn.Module, loss: torch.Tensor, optimizer, scheduler, g
     scheduler.step()
 
 
+@torch.no_grad()
+def heldout_mlm(
+    model: nn.Module,
+    blocks: torch.Tensor,
+    tokenizer: Tokenizer,
+    config: PretrainConfig,
+    device: torch.device,
+    batch_size: int = 64,
+) -> dict[str, float]:
+    """Masked-token loss, accuracy (%) and perplexity on the held-out blocks under one fixed masking.
+
+    The masks come from :data:`HELDOUT_MASK_SEED`, not the run's seed, so every card and
+    seed is scored on exactly the same positions: differences are the model's, not the
+    masking's. Dropout is off while scoring.
+    """
+    generator = torch.Generator().manual_seed(HELDOUT_MASK_SEED)
+    special = torch.tensor([tokenizer.token_to_id(t) for t in SPECIAL_TOKENS])
+    mask_id, vocab = tokenizer.token_to_id(MASK), tokenizer.get_vocab_size()
+    was_training = model.training
+    model.eval()
+    total_loss, correct, count = 0.0, 0, 0
+    for start in range(0, len(blocks), batch_size):
+        batch = blocks[start : start + batch_size]
+        inputs, labels = mask_tokens(batch, mask_id, vocab, special, generator, config.mask_prob, config.mask_split)
+        logits = model(inputs.to(device), labels=labels.to(device)).logits  # (masked positions, vocab)
+        target = labels[labels != IGNORE_INDEX].to(device)
+        total_loss += float(nn.functional.cross_entropy(logits.float(), target, reduction="sum"))
+        correct += int((logits.argmax(-1) == target).sum())
+        count += int(target.numel())
+    model.train(was_training)
+    loss = total_loss / max(1, count)
+    return {"loss": loss, "accuracy": 100.0 * correct / max(1, count), "perplexity": math.exp(min(loss, 50.0))}
+
+
 def check_loss(phase: str, step: int, loss: float, max_loss: float) -> None:
     if not math.isfinite(loss) or loss > max_loss:
         raise Diverged(phase, step, loss)
@@ -139,22 +202,30 @@ def pretrain(
     config: PretrainConfig,
     seed: int,
     device: torch.device | str = "cpu",
+    checkpoints: tuple[int, ...] = (),
 ) -> PretrainResult:
-    """Train ``model`` (a FlexiBERTForMaskedLM) for ``config.steps`` MLM steps; raises :class:`Diverged`."""
+    """Train ``model`` (a FlexiBERTForMaskedLM) for ``config.steps`` MLM steps; raises :class:`Diverged`.
+
+    With ``config.heldout_blocks`` > 0 the model is scored on that many held-out blocks
+    after training (and after every step count in ``checkpoints``: a learning curve).
+    """
     start = time.perf_counter()
     device = torch.device(device)
     if config.steps <= 0:
         return PretrainResult(math.nan, 0, 0, 0.0)
-    blocks = token_blocks(corpus_dir, tokenizer, config.seq_len, config.corpus_chars)
+    blocks, heldout = split_heldout(
+        token_blocks(corpus_dir, tokenizer, config.seq_len, config.corpus_chars), config.heldout_blocks
+    )
     generator = torch.Generator().manual_seed(seed)
     special = torch.tensor([tokenizer.token_to_id(t) for t in SPECIAL_TOKENS])
     mask_id, vocab = tokenizer.token_to_id(MASK), tokenizer.get_vocab_size()
     model.to(device).train()
     optimizer = adamw(model, config.lr, config.weight_decay, config.betas, config.eps)
-    scheduler = linear_schedule(optimizer, config.warmup_steps, config.steps)
+    scheduler = linear_schedule(optimizer, config.warmup_steps, config.steps, decay=config.schedule == "linear")
     order = torch.randperm(len(blocks), generator=generator)
     cursor = 0
     curve: list[float] = []
+    heldout_curve: dict[int, dict[str, float]] = {}
     tokens = 0
     assert tokenizer.token_to_id(PAD) == 0
     for step in range(config.steps):
@@ -170,5 +241,12 @@ def pretrain(
         optimizer_step(model, loss, optimizer, scheduler, config.grad_clip)
         curve.append(value)
         tokens += batch.numel()
+        if len(heldout) and step + 1 in checkpoints and step + 1 < config.steps:
+            heldout_curve[step + 1] = heldout_mlm(model, heldout, tokenizer, config, device)
     tail = curve[-max(1, len(curve) // 10) :]
-    return PretrainResult(float(np.mean(tail)), config.steps, tokens, time.perf_counter() - start, curve)
+    final = heldout_mlm(model, heldout, tokenizer, config, device) if len(heldout) else {}
+    if final:
+        heldout_curve[config.steps] = final
+    return PretrainResult(
+        float(np.mean(tail)), config.steps, tokens, time.perf_counter() - start, curve, final, heldout_curve
+    )

@@ -20,6 +20,7 @@ import yaml
 from flexibench.errors import DataError
 
 BUILTIN = ("nano", "micro", "paper")
+MLM_TASK = "MLM"  # the held-out masked-LM "task": scored from pretraining, no fine-tuning
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class PretrainConfig:
     seq_len: int = 64
     lr: float = 1e-3
     warmup_steps: int = 30
+    schedule: str = "linear"  # after warm-up: "linear" decay to zero, or "constant" (prefix-exact checkpoints)
     weight_decay: float = 0.01
     betas: tuple[float, float] = (0.9, 0.98)
     eps: float = 1e-6
@@ -39,6 +41,8 @@ class PretrainConfig:
     mask_split: tuple[float, float, float] = (0.8, 0.1, 0.1)  # [MASK], random token, unchanged
     dropout: float = 0.1
     corpus_chars: int = 5_000_000  # text read from the corpus (the token stream is cycled if shorter)
+    heldout_blocks: int = 0  # blocks at the corpus tail kept out of training and scored as task "MLM"
+    heldout_every: int = 0  # also score the held-out blocks every this many steps (a learning curve; 0 = end only)
     max_loss: float = 50.0  # a loss above this (or NaN/inf) ends the evaluation as "diverged"
 
 
@@ -95,6 +99,11 @@ class Recipe:
     def fidelity(self) -> str:
         return self.name
 
+    @property
+    def runs(self) -> tuple[str, ...]:
+        """Every task an evaluation produces a score for: the fine-tuned tasks, then held-out MLM if kept."""
+        return (*self.tasks, *((MLM_TASK,) if self.pretrain.heldout_blocks > 0 else ()))
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["scored"] = list(self.scored)
@@ -123,9 +132,15 @@ class Recipe:
         if not tasks:
             raise DataError(f"recipe {data['name']}: lists no tasks")
         scored = tuple(data.get("scored") or tasks)
-        unknown = [t for t in scored if t not in tasks]
+        runnable = list(tasks) + ([MLM_TASK] if int(pre.get("heldout_blocks", 0)) > 0 else [])
+        unknown = [t for t in scored if t not in runnable]
         if unknown:
-            raise DataError(f"recipe {data['name']}: scored task(s) {unknown} are not in its task list {list(tasks)}")
+            raise DataError(
+                f"recipe {data['name']}: scored task(s) {unknown} are not run; it runs {runnable} "
+                f"('{MLM_TASK}' needs pretrain.heldout_blocks > 0)"
+            )
+        if pre.get("schedule", "linear") not in ("linear", "constant"):
+            raise DataError(f"recipe {data['name']}: pretrain.schedule must be 'linear' or 'constant'")
         from flexibench.train.glue import task_spec
 
         for task in tasks:

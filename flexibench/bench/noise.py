@@ -1,0 +1,52 @@
+"""How much of a score is architecture and how much is seed: the statistics a fidelity is judged by.
+
+A fidelity is useful for search only if it ranks architectures the same way when
+rerun with another seed. For cards measured with two or more seeds this module gives
+the pooled within-card standard deviation (seed noise), the between-card standard
+deviation, the share of the total sum of squares between cards (one-way ANOVA; 1 =
+all architecture; with pure noise it is about (cards - 1) / (records - 1)) and the
+Spearman correlation of seed 0 against seed 1 across cards. Used by
+``paper_repro/seed_noise.py``, ``benchmarks/bench_recipes.py`` and ``data/README.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+
+def seed_statistics(rows: pd.DataFrame | Iterable[tuple[str, int, float]], column: str = "score") -> dict[str, float]:
+    """Seed noise, architecture share and seed-0-vs-1 Spearman of ``column`` over cards with >= 2 seeds.
+
+    ``rows``: a frame with ``card``, ``seed`` and ``column``, or ``(card, seed, value)`` tuples.
+    Non-finite values are dropped first. Returns ``{"cards": 0}`` when no card has two seeds.
+    """
+    frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows), columns=["card", "seed", column])
+    ok = frame[np.isfinite(frame[column].astype(float))]
+    ok = ok[ok.groupby("card")[column].transform("size") >= 2]
+    if ok.empty:
+        return {"cards": 0}
+    values = ok[column].astype(float)
+    groups = values.groupby(ok["card"])
+    total_ss = float(((values - values.mean()) ** 2).sum())
+    within_ss = float(groups.apply(lambda s: ((s - s.mean()) ** 2).sum()).sum())
+    dof = len(ok) - groups.ngroups
+    out: dict[str, float] = {
+        "cards": int(groups.ngroups),
+        "records": int(len(ok)),
+        "seed_noise_std": math.sqrt(within_ss / dof) if dof else math.nan,
+        "between_card_std": float(groups.mean().std(ddof=1)) if groups.ngroups > 1 else math.nan,
+        "architecture_share": 1.0 - within_ss / total_ss if total_ss > 0 else math.nan,
+        "null_share": (groups.ngroups - 1) / (len(ok) - 1) if len(ok) > 1 else math.nan,
+    }
+    wide = ok.pivot_table(index="card", columns="seed", values=column)
+    if {0, 1} <= set(wide.columns):
+        pair = wide[[0, 1]].dropna()
+        if len(pair) >= 3:
+            rho, p = stats.spearmanr(pair[0], pair[1])
+            out.update({"spearman_seed0_seed1": float(rho), "spearman_p": float(p), "spearman_cards": int(len(pair))})
+    return out

@@ -1,0 +1,69 @@
+"""Held-out MLM: the split, the fixed masking, prefix-exact checkpoints and the ``MLM`` task score."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from test_train_fixtures import data_dir, tiny_recipe  # noqa: F401 - pytest fixture
+
+from flexibench.errors import DataError
+from flexibench.train.evaluate import evaluate
+from flexibench.train.metrics import mlm_score
+from flexibench.train.pretrain import split_heldout
+from flexibench.train.recipes import load_recipe
+
+torch.set_num_threads(1)
+
+
+def heldout_recipe(steps: int, every: int = 0, name: str = "tiny-mlm") -> dict:
+    recipe = tiny_recipe(name, steps=steps, schedule="constant", heldout_blocks=8, heldout_every=every, lr=3e-3)
+    recipe["scored"] = ["MLM"]
+    return recipe
+
+
+def test_split_heldout_keeps_the_tail_out_of_training() -> None:
+    blocks = torch.arange(40).view(10, 4)
+    train, held = split_heldout(blocks, 3)
+    assert torch.equal(held, blocks[-3:]) and torch.equal(train, blocks[:7])
+    assert split_heldout(blocks, 0)[1].numel() == 0
+    with pytest.raises(DataError, match="leaves no training blocks"):
+        split_heldout(blocks, 10)
+
+
+def test_mlm_score_is_the_share_of_uniform_cross_entropy_removed() -> None:
+    assert mlm_score(math.log(8192), 8192) == pytest.approx(0.0)
+    assert mlm_score(0.0, 8192) == 100.0
+    assert mlm_score(6.0, 8192) > mlm_score(6.5, 8192)
+
+
+def test_recipe_scores_mlm_only_with_heldout_blocks() -> None:
+    assert load_recipe(heldout_recipe(3)).scored == ("MLM",)
+    bad = tiny_recipe()
+    bad["scored"] = ["MLM"]
+    with pytest.raises(DataError, match="heldout_blocks"):
+        load_recipe(bad)
+    with pytest.raises(DataError, match="schedule"):
+        load_recipe(tiny_recipe(schedule="cosine"))
+
+
+def test_constant_schedule_checkpoints_equal_shorter_runs(data_dir) -> None:  # noqa: F811
+    """Under a constant rate the step-k checkpoint of a long run is the k-step recipe's model."""
+    long = evaluate("bert-tiny", heldout_recipe(6, every=3), seed=0, data_dir=data_dir, device="cpu")
+    short = evaluate("bert-tiny", heldout_recipe(3), seed=0, data_dir=data_dir, device="cpu")
+    assert long.status == short.status == "ok", (long.error, short.error)
+    mlm_long, mlm_short = long.task_metrics["MLM"], short.task_metrics["MLM"]
+    assert mlm_long["loss@3"] == pytest.approx(mlm_short["loss"], rel=1e-6)
+    assert mlm_long["loss@6"] == mlm_long["loss"] and set(mlm_long) >= {"accuracy", "perplexity", "score"}
+    assert long.score == long.task_scores["MLM"] == pytest.approx(mlm_score(mlm_long["loss"], 120))
+    assert 0 <= long.task_scores["SST-2"] <= 100  # fine-tuned tasks still run and are recorded
+
+
+def test_heldout_scoring_does_not_depend_on_the_run_seed(data_dir) -> None:  # noqa: F811
+    """Same model, same held-out masks: seeds change only training, so seed 0 twice is identical."""
+    a = evaluate("bert-tiny", heldout_recipe(2), seed=0, data_dir=data_dir, device="cpu")
+    b = evaluate("bert-tiny", heldout_recipe(2), seed=0, data_dir=data_dir, device="cpu")
+    c = evaluate("bert-tiny", heldout_recipe(2), seed=1, data_dir=data_dir, device="cpu")
+    assert a.task_metrics["MLM"] == b.task_metrics["MLM"]
+    assert a.task_metrics["MLM"]["loss"] != c.task_metrics["MLM"]["loss"]

@@ -41,3 +41,10 @@ def test_bad_recipes_are_named_errors(tmp_path) -> None:
     path = tmp_path / "r.yaml"
     path.write_text("name: from-file\ntasks: {SST-2: {}}\n")
     assert load_recipe(str(path)).scored == ("SST-2",)
+
+
+def test_a_recipe_must_run_some_task() -> None:
+    with pytest.raises(DataError, match="runs no task"):
+        Recipe.from_dict({**tiny_recipe(), "tasks": {}, "scored": []})
+    pretrain_only = Recipe.from_dict({**tiny_recipe(heldout_blocks=4), "tasks": {}, "scored": []})
+    assert pretrain_only.runs == pretrain_only.scored == ("MLM",)

@@ -129,10 +129,10 @@ class Recipe:
             plan = plan or {}
             _check_keys(plan, TaskPlan, f"recipe.tasks.{task}")
             tasks[str(task)] = TaskPlan(**plan)
-        if not tasks:
-            raise DataError(f"recipe {data['name']}: lists no tasks")
-        scored = tuple(data.get("scored") or tasks)
         runnable = list(tasks) + ([MLM_TASK] if int(pre.get("heldout_blocks", 0)) > 0 else [])
+        if not runnable:
+            raise DataError(f"recipe {data['name']}: runs no task (no fine-tuning task and no held-out MLM)")
+        scored = tuple(data.get("scored") or runnable)
         unknown = [t for t in scored if t not in runnable]
         if unknown:
             raise DataError(

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from flexibench import __version__
-from flexibench.search.encodings import make_encoding
+from flexibench.search.encodings import Encoding, make_encoding
 from flexibench.search.objective import Objective
 from flexibench.search.protocol import Observation, SearchError
 from flexibench.search.registry import make_optimizer
@@ -68,7 +68,7 @@ def run_search(
     budget: int | None = 100,
     seed: int = 0,
     workers: int = 1,
-    encoding: str = "naive",
+    encoding: str | Encoding = "naive",
     out_dir: str | Path | None = None,
     *,
     time_budget_s: float | None = None,
@@ -79,6 +79,8 @@ def run_search(
 
     The seed fixes both the optimizer's choices and the evaluation noise (two
     independent streams spawned from it), so a run is reproducible exactly.
+    ``encoding`` is a name (the whole level-1 pool) or an :class:`Encoding`, e.g. a
+    restricted or finer-level pool from :mod:`flexibench.search.pools`.
     """
     if budget is None and time_budget_s is None:
         raise SearchError("give a budget: a number of queries, simulated seconds, or both")
@@ -87,7 +89,7 @@ def run_search(
     if workers < 1:
         raise SearchError(f"workers: {workers} is not allowed; allowed: a positive integer")
     obj = _resolve(objective)
-    enc = make_encoding(encoding)
+    enc = make_encoding(encoding) if isinstance(encoding, str) else encoding
     opt_seed, noise_seed = np.random.SeedSequence(seed).spawn(2)
     optimizer = make_optimizer(
         algo,
@@ -103,7 +105,8 @@ def run_search(
         "type": "header",
         "algo": algo,
         "seed": seed,
-        "encoding": encoding,
+        "encoding": enc.name,
+        "pool": len(enc),
         "workers": workers,
         "budget": budget,
         "time_budget_s": time_budget_s,
@@ -238,7 +241,7 @@ def run_many(
     budget: int | None = 100,
     seeds: int | Sequence[int] = 10,
     workers: int = 1,
-    encoding: str = "naive",
+    encoding: str | Encoding = "naive",
     out_dir: str | Path = "runs",
     *,
     processes: int = 2,

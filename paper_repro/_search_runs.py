@@ -1,0 +1,202 @@
+"""Shared by the search reproductions (Figures 4 and 5, Appendix B.5): which table, resumable runs, curves.
+
+Not a figure itself. Trajectories go to ``paper_repro/runs/<table id>/<setting>/`` so
+that a repacked table never mixes with old runs, and a second invocation (or another
+script asking for the same setting, e.g. Figure 5 reusing Figure 4's Transformer2vec
+runs on the full space) only runs the (algorithm, seed) pairs that are missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.stats import t as student_t
+
+from flexibench.search import Encoding, read_trajectory, run_many
+from flexibench.search.runner import ObjectiveLike
+
+HERE = Path(__file__).resolve().parent
+RUNS = HERE / "runs"
+
+
+def table_id(bench: Any) -> str:
+    """Twelve hex digits that change whenever the packed table changes (from its stored checksums)."""
+    meta = bench._table.meta
+    digest = meta.get("attrs_checksum") or hashlib.sha256(str(meta.get("checksums", "")).encode()).hexdigest()
+    return str(digest)[:12]
+
+
+def table_version(bench: Any) -> str:
+    """How the outputs name the table they were made on: creation time and :func:`table_id`."""
+    return f"{bench.meta.get('created', 'unknown date')} (id {table_id(bench)}, {bench.path.name})"
+
+
+def trajectory_path(out_dir: Path, algo: str, seed: int) -> Path:
+    return Path(out_dir) / f"{algo}-seed{seed}.jsonl"
+
+
+def is_complete(path: Path, budget: int, encoding: Encoding, optimizer_kwargs: dict[str, Any] | None) -> bool:
+    """True when ``path`` is a finished run with this budget, pool and optimizer options (so it can be reused)."""
+    if not path.is_file():
+        return False
+    try:
+        records = read_trajectory(path)
+    except (OSError, json.JSONDecodeError):
+        return False
+    if len(records) < 2 or records[0].get("type") != "header" or records[-1].get("type") != "summary":
+        return False
+    header = records[0]
+    return (
+        header.get("budget") == budget
+        and header.get("encoding") == encoding.name
+        and header.get("pool") == len(encoding)
+        and (header.get("optimizer_kwargs") or {}) == (optimizer_kwargs or {})
+    )
+
+
+def ensure_runs(
+    algos: Sequence[str],
+    seeds: Sequence[int],
+    objective: ObjectiveLike,
+    budget: int,
+    encoding: Encoding,
+    out_dir: Path,
+    *,
+    processes: int = 1,
+    optimizer_kwargs: dict[str, dict[str, Any]] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, list[Path]]:
+    """Trajectories of every (algorithm, seed), running only those not already complete in ``out_dir``."""
+    out_dir = Path(out_dir)
+    paths: dict[str, list[Path]] = {}
+    for algo in algos:
+        kwargs = (optimizer_kwargs or {}).get(algo)
+        missing = [s for s in seeds if not is_complete(trajectory_path(out_dir, algo, s), budget, encoding, kwargs)]
+        common = dict(
+            budget=budget,
+            encoding=encoding,
+            out_dir=out_dir,
+            processes=processes,
+            optimizer_kwargs={algo: kwargs} if kwargs else None,
+            progress=progress,
+        )
+        if missing and processes > 1:
+            run_many([algo], objective, seeds=missing, **common)
+        for seed in missing if processes <= 1 else ():
+            tic = time.process_time()  # in this process: the run's own CPU cost, whatever the machine's load
+            run_many([algo], objective, seeds=[seed], **common)
+            record_cpu(out_dir, trajectory_path(out_dir, algo, seed), time.process_time() - tic)
+        paths[algo] = [trajectory_path(out_dir, algo, s) for s in seeds]
+    return paths
+
+
+CPU_FILE = "cpu_seconds.json"
+
+
+def record_cpu(out_dir: Path, path: Path, seconds: float) -> None:
+    """Remember a run's CPU seconds (measured when it ran in-process) beside its trajectory."""
+    file = Path(out_dir) / CPU_FILE
+    data = json.loads(file.read_text()) if file.is_file() else {}
+    data[path.stem] = round(seconds, 3)
+    tmp = file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    tmp.replace(file)
+
+
+def cpu_of(path: Path) -> float:
+    """CPU seconds of the run at ``path`` if it ran in-process (NaN otherwise)."""
+    file = path.parent / CPU_FILE
+    if not file.is_file():
+        return math.nan
+    return float(json.loads(file.read_text()).get(path.stem, math.nan))
+
+
+@dataclass
+class Curves:
+    """Per-run best-so-far curves of one algorithm (rows: runs, columns: queries 1..budget)."""
+
+    best_observed: np.ndarray  # the best noisy score the algorithm saw
+    best_true: np.ndarray  # the noise-free score (seed mean or surrogate mean) of that incumbent
+    wall_s: np.ndarray  # wall seconds per run (ask + table lookups)
+    cpu_s: np.ndarray  # CPU seconds per run, when it ran in-process (NaN otherwise)
+    charged_s: np.ndarray  # simulated training seconds charged (transfer: fine-tune only)
+    full_s: np.ndarray  # simulated seconds had every card been pretrained (no transfer)
+    finetune_s: np.ndarray  # the fine-tuning part of full_s
+    transfers: np.ndarray
+    incumbents: list[dict[str, Any]]  # final best card per run (its card JSON, observed and true score)
+    observed: list[list[tuple[str, float, float]]]  # per run: (card JSON, observed, true) per query
+
+    @property
+    def runs(self) -> int:
+        return int(self.best_true.shape[0])
+
+
+def load_curves(paths: Iterable[Path], budget: int) -> Curves:
+    """Read trajectories into :class:`Curves`; a run shorter than ``budget`` is padded with its last value."""
+    obs, true, wall, cpu, charged, full, finetune, transfers = [], [], [], [], [], [], [], []
+    incumbents, observed = [], []
+    for path in paths:
+        records = read_trajectory(path)
+        queries = [r for r in records if r["type"] == "query"]
+        summary = records[-1]
+
+        def padded(key: str, queries: list[dict[str, Any]] = queries) -> np.ndarray:
+            values = np.array([q[key] for q in queries[:budget]], dtype=float)
+            return np.pad(values, (0, budget - len(values)), mode="edge")
+
+        obs.append(padded("best_score"))
+        true.append(padded("best_true"))
+        wall.append(float(summary.get("wall_s", math.nan)))
+        cpu.append(cpu_of(Path(path)))
+        charged.append(sum(q["cost_s"] for q in queries))
+        full.append(sum(q["pretrain_s"] + q["finetune_s"] for q in queries))
+        finetune.append(sum(q["finetune_s"] for q in queries))
+        transfers.append(sum(bool(q["transferred"]) for q in queries))
+        incumbents.append(
+            {"card": summary["best_card"], "observed": summary["best_score"], "true": summary["best_true"]}
+        )
+        observed.append([(json.dumps(q["card"], sort_keys=True), q["score"], q["true_score"]) for q in queries])
+    return Curves(
+        np.array(obs),
+        np.array(true),
+        np.array(wall),
+        np.array(cpu),
+        np.array(charged),
+        np.array(full),
+        np.array(finetune),
+        np.array(transfers),
+        incumbents,
+        observed,
+    )
+
+
+def ci90(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and half-width of its 90% Student-t confidence interval (the paper's figures use 90%)."""
+    values = np.asarray(values, dtype=float)
+    n = values.shape[axis]
+    mean = values.mean(axis=axis)
+    if n < 2:
+        return mean, np.zeros_like(mean)
+    half = student_t.ppf(0.95, n - 1) * values.std(axis=axis, ddof=1) / math.sqrt(n)
+    return mean, half
+
+
+def pool_optimum(bench: Any, fidelity: str, encoding: Encoding) -> float | None:
+    """Best mean score over a pool, when the table has a row for every card of it (else None: too slow to ask)."""
+    if not all(card in bench for card in encoding.cards):
+        return None
+    return max(float(bench.query(card, fidelity).score) for card in encoding.cards)
+
+
+def mean_cpu(curves: Curves) -> str:
+    """Mean CPU seconds per run for a table cell ("n/a" when no run was timed in-process)."""
+    values = curves.cpu_s[np.isfinite(curves.cpu_s)]
+    return f"{values.mean():.1f}" if len(values) else "n/a"

@@ -1,0 +1,209 @@
+"""paper_repro scripts (Figures 4-5, Table 6, Appendix B.5) at toy sizes on fixture tables and fixture data.
+
+Each test runs a script's core function on a few short runs (or, for Table 6, the tiny
+training recipe on a generated corpus) and checks the outputs it writes and that a
+second invocation reuses what the first one produced.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from test_train_fixtures import data_dir, tiny_recipe  # noqa: F401 - pytest fixture
+
+from flexibench.bench import load
+from flexibench.bench.testing import fixture_table
+from flexibench.library import build_library
+from flexibench.library.levels import crossover_cards
+from flexibench.search import read_trajectory
+from flexibench.search.pools import library_encoding
+from flexibench.space import DesignSpace, ModelCard, card_hash
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "paper_repro"))
+
+import b5_hierarchical  # noqa: E402
+import fig4_embeddings  # noqa: E402
+import fig5_search  # noqa: E402
+import table6_transfer  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory):
+    path, library = fixture_table(tmp_path_factory.mktemp("repro"))
+    with load(path, library=library) as opened:
+        yield opened
+
+
+def _mtimes(folder: Path) -> dict[str, float]:
+    return {p.name: p.stat().st_mtime_ns for p in folder.rglob("*.jsonl")}
+
+
+def test_fig4_settings_pools_outputs_and_reuse(bench, tmp_path) -> None:
+    runs = tmp_path / "runs"
+    settings = ("naive-homogeneous", "naive-full")
+    result = fig4_embeddings.run(bench, "nano", runs=2, budget=6, algos=("rs", "re"), settings=settings, runs_dir=runs)
+    frame = result.frame
+    assert len(frame) == 4 and set(frame.pool) == {192, 9312} and (frame.runs == 2).all()
+    for path in (runs / "naive-homogeneous").glob("*.jsonl"):
+        cards = [ModelCard.from_dict(r["card"]) for r in read_trajectory(path) if r["type"] == "query"]
+        assert len(cards) == 6 and all(c.is_homogeneous for c in cards)
+    text = fig4_embeddings.write_outputs(result, out_dir=tmp_path)
+    assert "| naive-homogeneous | (a) | 192 | RS |" in text and "richer space (b) vs homogeneous (a)" in text
+    assert {p.name for p in tmp_path.glob("fig4_embeddings.*")} == {
+        "fig4_embeddings.md",
+        "fig4_embeddings.png",
+        "fig4_embeddings.csv",
+    }
+    before = _mtimes(runs)
+    again = fig4_embeddings.run(bench, "nano", runs=2, budget=6, algos=("rs", "re"), settings=settings, runs_dir=runs)
+    assert _mtimes(runs) == before  # every run reused
+    assert np.allclose(again.frame.best_true, frame.best_true)
+
+
+def test_fig5_panels_ablation_and_transfer_table(bench, tmp_path) -> None:
+    result = fig5_search.run(
+        bench,
+        "nano",
+        runs=2,
+        budget=12,
+        main=("rs", "boshnas"),
+        ablations=("boshnas", "boshnas-homoscedastic"),
+        encoding="naive",
+        runs_dir=tmp_path / "runs",
+    )
+    assert set(result.curves) == {"rs", "boshnas", "boshnas-homoscedastic"}
+    assert result.curves["boshnas"].best_true.shape == (2, 12)
+    assert (np.diff(result.curves["rs"].best_observed, axis=1) >= 0).all()  # best-so-far never drops
+    frame = fig5_search.long_frame(result)
+    assert set(frame.panel) == {"a", "b"} and frame.queries.max() == 12
+    text = fig5_search.write_outputs(result, out_dir=tmp_path)
+    assert "BOSHNAS w/o heteroscedastic" in text and "simulated training time saved" in text
+    assert (tmp_path / "fig5_search.png").stat().st_size > 0 and (tmp_path / "fig5_search.csv").exists()
+
+
+def test_design_rules_read_flexibert_mini_as_the_paper_does() -> None:
+    mini = ModelCard.named("flexibert-mini")
+    verdicts = b5_hierarchical.rule_verdicts(b5_hierarchical.per_position([mini]))
+    assert [v for _, v, _ in verdicts] == ["agrees"] * 3
+    layers = [mini.layer(j) for j in (2, 3, 0, 1)]  # deep and shallow halves swapped
+    flipped = ModelCard(4, *(tuple(x[i] for x in layers) for i in range(5)))
+    assert [v for _, v, _ in b5_hierarchical.rule_verdicts(b5_hierarchical.per_position([flipped]))] == ["opposite"] * 3
+
+
+def test_b5_hierarchy_builds_and_searches_level_two(bench, tmp_path) -> None:
+    space = DesignSpace.default()
+    named = [ModelCard.named(n) for n in ("bert-tiny", "bert-mini", "flexibert-mini")]
+    # a neighbourhood (cards one design choice apart), so crossovers stay small, as around a search's best cards
+    cards = list(dict.fromkeys(named + [m for card in named for m in space.mutations(card, 1)]))
+    library1 = build_library(cards, level=1, dim=4, k=20, steps=50)
+    common = dict(library1=library1, encoding1=library_encoding(library1), runs=2, budget1=8, budget2=6)
+    common.update(top_k=2, neighbours=2, runs_dir=tmp_path / "runs", embed_steps=50)
+    result = b5_hierarchical.run(bench, "nano", algo="rs", **common)
+    level1, level2 = result.levels
+    assert level1.pool == len(library1) and level2.level == 2 and level2.pool > 2
+    best = [card for card, _, _ in level1.ranked[:2]]
+    searched = {ModelCard.from_json(c) for run in level2.curves.observed for c, _, _ in run}
+    pool = set(crossover_cards(best, library1, 2, 2))  # the parents and their crossover children
+    assert len(pool) == level2.pool and searched <= pool and len(searched) >= min(6, len(pool))
+    assert any(space.level_of(c) == 2 for c in pool)
+    assert (tmp_path / "runs" / "b5").is_dir() and any((tmp_path / "runs" / "b5").glob("library-L2-*.npz"))
+    text = b5_hierarchical.write_outputs(result, bench, "nano", out_dir=tmp_path)
+    assert "## Design rules of Section 4.4" in text and "FlexiBERT-Mini" in text
+    assert best[0].short() in text
+    before = _mtimes(tmp_path / "runs")
+    b5_hierarchical.run(bench, "nano", algo="rs", **common)
+    assert _mtimes(tmp_path / "runs") == before  # runs and library reused
+    with pytest.raises(SystemExit, match="not allowed on crossover libraries"):
+        b5_hierarchical.run(bench, "nano", algo="re", **common)
+
+
+def test_table6_choose_pairs_prefers_measured_neighbours() -> None:
+    tiny = ModelCard.named("bert-tiny")
+    other = ModelCard.from_dict(
+        {
+            "l": 4,
+            "o": ["SA", "SA", "LT", "LT"],
+            "h": [128] * 4,
+            "n": [2] * 4,
+            "f": [[512]] * 4,
+            "p": ["SDP", "SDP", "DFT", "DFT"],
+        }
+    )
+    ranked = [ModelCard.named("bert-mini"), other, ModelCard.named("bert-4-128")]
+    (pair,) = table6_transfer.choose_pairs([tiny], lambda card: ranked, measured=[ModelCard.named("bert-4-128")])
+    assert pair.source == ModelCard.named("bert-4-128") and pair.overlap == 1.0 and "measured" in pair.rule
+    (pair,) = table6_transfer.choose_pairs([tiny], lambda card: ranked)
+    assert pair.source == other and pair.rule == "first neighbour passing the rule"
+    with pytest.raises(SystemExit, match="no neighbour passes"):
+        table6_transfer.choose_pairs([tiny], lambda card: [ModelCard.named("bert-mini")])
+
+
+def test_table6_measures_scratch_and_transfer_and_resumes(data_dir, tmp_path) -> None:  # noqa: F811
+    pair = table6_transfer.Pair(ModelCard.named("bert-4-128"), ModelCard.named("bert-tiny"), 1.0, "given")
+    runs = tmp_path / "runs"
+    ran = table6_transfer.run_pairs([pair], tiny_recipe(), [0], runs, data_dir, progress=lambda s: None)
+    assert ran == 4
+    records = {mode: table6_transfer.read_mode(runs, mode) for mode in table6_transfer.MODES}
+    assert all(len(r) == 1 and r[0].status == "ok" for r in records.values()), records
+    source = card_hash(pair.source)
+    assert records["source"][0].card_hash == source and records["scratch"][0].transfer_source is None
+    assert records["transfer"][0].transfer_source == source and records["transfer"][0].fidelity == "tiny-transfer"
+    ft = records["transfer-ft"][0]
+    assert ft.transfer_source == source and ft.fidelity == "tiny-transfer-ft"
+    assert ft.pretrain_time_s == 0.0 and ft.tokens_seen == 0 and ft.finetune_time_s > 0
+    assert records["scratch"][0].tokens_seen == records["transfer"][0].tokens_seen > 0
+
+    assert table6_transfer.run_pairs([pair], tiny_recipe(), [0], runs, data_dir, progress=lambda s: None) == 0
+    # a lost checkpoint and a lost journal: the source is retrained (not journaled twice), one evaluation reruns
+    for name in table6_transfer.WEIGHT_FILES:
+        (table6_transfer.model_dir(runs, pair, 0) / name).unlink()
+    for shard in (runs / "transfer-ft").glob("*.jsonl"):
+        shard.unlink()
+    assert table6_transfer.run_pairs([pair], tiny_recipe(), [0], runs, data_dir, progress=lambda s: None) == 1
+    assert len(table6_transfer.read_mode(runs, "source")) == 1
+
+    frame = table6_transfer.collect(runs, [pair], [0])
+    assert sorted(frame["mode"]) == sorted(table6_transfer.MODES)
+    text = table6_transfer.write_outputs(frame, [pair], "tiny", out_dir=tmp_path)
+    assert "transfer + fine-tune only minus scratch" in text and "`4x[SA-SDP h128 n2 f512]`" in text
+    assert (tmp_path / "table6_transfer.png").exists() and (tmp_path / "table6_transfer.csv").exists()
+
+
+def test_table6_transfer_ft_recipe_skips_pretraining_only() -> None:
+    from flexibench.train.recipes import load_recipe
+
+    base = load_recipe(tiny_recipe())
+    ft = table6_transfer.mode_recipe(base, "transfer-ft")
+    assert ft.name == "tiny-transfer-ft" and ft.pretrain.steps == 0
+    assert ft.finetune == base.finetune and ft.tasks == base.tasks and ft.vocab_size == base.vocab_size
+    assert table6_transfer.mode_recipe(base, "scratch") is base
+    assert table6_transfer.mode_recipe(base, "transfer").pretrain == base.pretrain
+
+
+def test_table6_on_an_mlm_scored_recipe_compares_learning_curves(data_dir, tmp_path) -> None:  # noqa: F811
+    recipe = tiny_recipe("mlm", steps=4, heldout_blocks=8, heldout_every=1)
+    recipe.update(tasks={}, scored=["MLM"])
+    pair = table6_transfer.Pair(ModelCard.named("bert-4-128"), ModelCard.named("bert-tiny"), 1.0, "given")
+    with pytest.raises(SystemExit, match="fine-tunes no task"):
+        table6_transfer.run_pairs([pair], recipe, [0], tmp_path / "runs", data_dir, modes=["transfer-ft"])
+    ran = table6_transfer.run_pairs([pair], recipe, [0], tmp_path / "runs", data_dir, progress=lambda s: None)
+    assert ran == 3  # source, scratch, transfer: fine-tune-only has nothing to score here
+    frame = table6_transfer.collect(tmp_path / "runs", [pair], [0])
+    assert [k for k, _ in table6_transfer.curve_columns(frame)] == [1, 2, 3, 4]
+    assert frame[frame["mode"] == "transfer"].score.notna().all()
+    matched = table6_transfer.steps_to_match(frame)
+    assert len(matched) == 1 and matched.steps.iloc[0] == 4
+    k = matched.match_step.iloc[0]
+    scratch_final = frame[frame["mode"] == "scratch"]["heldout_loss@4"].iloc[0]
+    transfer = frame[frame["mode"] == "transfer"]
+    if not np.isnan(k):  # the first checkpoint at or below scratch's final loss, and none before it
+        assert transfer[f"heldout_loss@{int(k)}"].iloc[0] <= scratch_final
+        assert all(transfer[f"heldout_loss@{j}"].iloc[0] > scratch_final for j in range(1, int(k)))
+    text = table6_transfer.write_outputs(frame, [pair], "mlm", out_dir=tmp_path)
+    assert "checkpoint reached / steps" in text and (tmp_path / "table6_transfer_curves.csv").exists()

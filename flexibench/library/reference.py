@@ -172,12 +172,13 @@ def networkx_check(
     cost_model: CostModel | None = None,
     find_path: bool = True,
     mapping: dict[int, int] | None = None,
+    path_cpu_seconds: float | None = None,
 ) -> NetworkxCheck:
     """Let networkx confirm (or refute) that the GED of ``a`` and ``b`` is ``value_x10 / 10``.
 
-    Each of the two searches gets ``cpu_seconds`` of CPU; ``find_path=False`` skips the
-    second (existence) search. ``mapping`` (e.g. our MILP's optimal node mapping) only
-    orders the second graph's nodes (see the module docstring).
+    The proof gets ``cpu_seconds`` of CPU and the path search ``path_cpu_seconds`` (default:
+    the same); ``find_path=False`` skips the second (existence) search. ``mapping`` (e.g. our
+    MILP's optimal node mapping) only orders the second graph's nodes (see the module docstring).
     """
     cm = cost_model or CostModel.default()
     g1, g2 = networkx_pair(a, b, mapping)
@@ -196,7 +197,7 @@ def networkx_check(
     path, path_done = None, False
     if find_path:
         try:
-            with cpu_budget(cpu_seconds):
+            with cpu_budget(cpu_seconds if path_cpu_seconds is None else path_cpu_seconds):
                 first = next(
                     nx.optimize_edit_paths(
                         g1, g2, upper_bound=value_x10 / 10 + HALF_STEP, strictly_decreasing=False, **costs

@@ -39,6 +39,17 @@ def table_version(bench: Any) -> str:
     return f"{bench.meta.get('created', 'unknown date')} (id {table_id(bench)}, {bench.path.name})"
 
 
+def table_objective(bench: Any, fidelity: str, processes: int = 1) -> Any:
+    """The table objective; with several processes a picklable factory, so each worker opens the file itself."""
+    import functools
+
+    from flexibench.search.objective import TableObjective
+
+    if processes > 1:
+        return functools.partial(TableObjective.from_path, str(bench.path), fidelity)
+    return TableObjective(bench, fidelity)
+
+
 def trajectory_path(out_dir: Path, algo: str, seed: int) -> Path:
     return Path(out_dir) / f"{algo}-seed{seed}.jsonl"
 

@@ -29,7 +29,6 @@ three design rules off the best cards. Here:
 from __future__ import annotations
 
 import argparse
-import functools
 import hashlib
 import json
 import sys
@@ -48,12 +47,23 @@ import pandas as pd  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _search_runs import HERE, RUNS, Curves, ci90, ensure_runs, load_curves, mean_cpu, table_id, table_version  # noqa: E402
+from _search_runs import (  # noqa: E402
+    HERE,
+    RUNS,
+    Curves,
+    ci90,
+    ensure_runs,
+    load_curves,
+    mean_cpu,
+    table_id,
+    table_objective,
+    table_version,
+)
 
 import flexibench  # noqa: E402
 from flexibench.library import Library, build_library, load_or_build_library  # noqa: E402
 from flexibench.library.levels import crossover_cards  # noqa: E402
-from flexibench.search import TableObjective, make_encoding  # noqa: E402
+from flexibench.search import make_encoding  # noqa: E402
 from flexibench.search.encodings import Encoding  # noqa: E402
 from flexibench.search.pools import library_encoding  # noqa: E402
 from flexibench.space import ModelCard  # noqa: E402
@@ -159,10 +169,7 @@ def run(
     runs_dir = Path(runs_dir) if runs_dir is not None else RUNS / table_id(bench)
     library1 = library1 if library1 is not None else load_or_build_library(level=1)
     encoding1 = encoding1 if encoding1 is not None else make_encoding("t2v")
-    if processes > 1:
-        objective: Any = functools.partial(TableObjective.from_path, str(bench.path), fidelity)
-    else:
-        objective = TableObjective(bench, fidelity)
+    objective = table_objective(bench, fidelity, processes)
     seeds = range(runs)
     paths = ensure_runs(
         [algo], seeds, objective, budget1, encoding1, runs_dir / f"{encoding1.name}-full", processes=processes

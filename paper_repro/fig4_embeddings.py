@@ -23,7 +23,6 @@ ours is ``--budget`` (default 100).
 from __future__ import annotations
 
 import argparse
-import functools
 import sys
 import time
 from dataclasses import dataclass
@@ -48,11 +47,12 @@ from _search_runs import (
     mean_cpu,
     pool_optimum,
     table_id,
+    table_objective,
     table_version,
 )  # noqa: E402
 
 import flexibench  # noqa: E402
-from flexibench.search import MAIN_ALGORITHMS, TableObjective, make_encoding  # noqa: E402
+from flexibench.search import MAIN_ALGORITHMS, make_encoding  # noqa: E402
 from flexibench.search.encodings import Encoding  # noqa: E402
 from flexibench.search.pools import homogeneous  # noqa: E402
 
@@ -97,10 +97,7 @@ def run(
     """Run (or reuse) every setting x algorithm x seed and summarise the final best scores."""
     started = time.perf_counter()
     runs_dir = Path(runs_dir) if runs_dir is not None else RUNS / table_id(bench)
-    if processes > 1:
-        objective: Any = functools.partial(TableObjective.from_path, str(bench.path), fidelity)
-    else:
-        objective = TableObjective(bench, fidelity)
+    objective = table_objective(bench, fidelity, processes)
     rows, optima = [], {}
     for setting in settings:
         encoding = setting_encoding(setting, encoder)

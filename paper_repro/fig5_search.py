@@ -19,7 +19,6 @@ neighbour passes the tau = 0.8 overlap rule) against pretraining every card.
 from __future__ import annotations
 
 import argparse
-import functools
 import sys
 import time
 from dataclasses import dataclass
@@ -36,10 +35,21 @@ from scipy.stats import mannwhitneyu  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _search_runs import HERE, RUNS, Curves, ci90, ensure_runs, load_curves, mean_cpu, table_id, table_version  # noqa: E402
+from _search_runs import (  # noqa: E402
+    HERE,
+    RUNS,
+    Curves,
+    ci90,
+    ensure_runs,
+    load_curves,
+    mean_cpu,
+    table_id,
+    table_objective,
+    table_version,
+)
 
 import flexibench  # noqa: E402
-from flexibench.search import MAIN_ALGORITHMS, TableObjective, make_encoding  # noqa: E402
+from flexibench.search import MAIN_ALGORITHMS, make_encoding  # noqa: E402
 
 ABLATIONS = ("boshnas", "boshnas-first-order", "boshnas-homoscedastic")
 LABELS = {
@@ -81,10 +91,7 @@ def run(
     """Run (or reuse) every algorithm of both panels and load their curves."""
     started = time.perf_counter()
     runs_dir = Path(runs_dir) if runs_dir is not None else RUNS / table_id(bench)
-    if processes > 1:
-        objective: Any = functools.partial(TableObjective.from_path, str(bench.path), fidelity)
-    else:
-        objective = TableObjective(bench, fidelity)
+    objective = table_objective(bench, fidelity, processes)
     algos = tuple(dict.fromkeys(main + ablations))
     pool = encoder(encoding)
     paths = ensure_runs(algos, range(runs), objective, budget, pool, runs_dir / f"{encoding}-full", processes=processes)

@@ -138,7 +138,7 @@ class Curves:
     best_true: np.ndarray  # the noise-free score (seed mean or surrogate mean) of that incumbent
     wall_s: np.ndarray  # wall seconds per run (ask + table lookups)
     cpu_s: np.ndarray  # CPU seconds per run, when it ran in-process (NaN otherwise)
-    charged_s: np.ndarray  # simulated training seconds charged (transfer: fine-tune only)
+    charged_s: np.ndarray  # simulated training seconds charged (transferred cards: the objective's transferred cost)
     full_s: np.ndarray  # simulated seconds had every card been pretrained (no transfer)
     finetune_s: np.ndarray  # the fine-tuning part of full_s
     transfers: np.ndarray

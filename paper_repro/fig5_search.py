@@ -200,9 +200,10 @@ def write_outputs(result: Fig5, out_dir: Path = HERE, command: str | None = None
     ]
     if all(float(c.finetune_s.sum()) == 0.0 for c in result.curves.values()):
         lines += [
-            "This fidelity fine-tunes nothing (every fine-tuning time is 0), and the runner charges a transferred "
-            "card its fine-tuning time only, so transferred cards cost 0 s here: the saving is the share of "
-            "simulated time those cards would have taken, an upper bound.",
+            "This fidelity fine-tunes nothing, so the paper's rule (a transferred card is only fine-tuned) would "
+            "make transfers free. The table objective charges a transferred card a share of its pretraining "
+            "instead (`TableObjective.transfer_pretrain_share`: by default the first held-out checkpoint, "
+            "50 of nano's 200 steps; `table6_transfer.md` measures how many steps a transferred card needs).",
             "",
         ]
     text = "\n".join(lines)

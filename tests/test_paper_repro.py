@@ -207,3 +207,28 @@ def test_table6_on_an_mlm_scored_recipe_compares_learning_curves(data_dir, tmp_p
         assert all(transfer[f"heldout_loss@{j}"].iloc[0] > scratch_final for j in range(1, int(k)))
     text = table6_transfer.write_outputs(frame, [pair], "mlm", out_dir=tmp_path)
     assert "checkpoint reached / steps" in text and (tmp_path / "table6_transfer_curves.csv").exists()
+
+
+def test_table_objective_optimum_covers_the_library_and_transfer_costs_a_pretraining_share(bench) -> None:
+    from flexibench.search.objective import TableObjective, default_transfer_share
+    from flexibench.search.runner import run_search
+
+    objective = TableObjective(bench, "nano")
+    every = [objective.true_score(c) for c in bench.cards()]
+    assert objective.optimum == pytest.approx(max(every))
+    assert objective.optimum >= max(r.score for r in bench.results("nano"))
+    measured_only = TableObjective(bench, "nano", cards=bench.cards("nano"))
+    assert measured_only.optimum == pytest.approx(max(r.score for r in bench.results("nano")))
+    # the paper's rule when the recipe fine-tunes; the first held-out checkpoint's share when it does not
+    assert default_transfer_share({"tasks": {"sst2": {}}, "pretrain": {"steps": 200, "heldout_every": 50}}) == 0.0
+    assert default_transfer_share({"tasks": {}, "pretrain": {"steps": 200, "heldout_every": 50}}) == 0.25
+    assert default_transfer_share({"tasks": {}, "pretrain": {"steps": 200}}) == 1.0
+    with pytest.raises(Exception, match="transfer_pretrain_share"):
+        TableObjective(bench, "nano", transfer_pretrain_share=1.5)
+    share = TableObjective(bench, "nano", transfer_pretrain_share=0.5)
+    result = run_search("rs", share, budget=300, seed=0)
+    transferred = [q for q in result.queries if q["transferred"]]
+    assert transferred and all(q["regret"] >= -1e-9 for q in result.queries)
+    for q in result.queries:
+        expected = q["finetune_s"] + (0.5 if q["transferred"] else 1.0) * q["pretrain_s"]
+        assert q["cost_s"] == pytest.approx(expected)

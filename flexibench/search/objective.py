@@ -23,11 +23,28 @@ OBJECTIVES = ("synthetic", "table")
 
 @dataclass(frozen=True)
 class Evaluation:
-    """One evaluation: noisy ``score`` (higher is better) and the two training costs in seconds."""
+    """One evaluation: noisy ``score`` (higher is better) and its training costs in seconds.
+
+    ``transfer_s`` is what the card costs when it starts from a trained neighbour's
+    weights. ``None`` means the paper's rule (Appendix B.3): such a card is fine-tuned
+    directly, so it costs ``finetune_s``. Fidelities that fine-tune nothing (nano)
+    need a shortened pretraining instead, which the objective states explicitly.
+    """
 
     score: float
     pretrain_s: float
     finetune_s: float
+    transfer_s: float | None = None
+
+    @property
+    def full_s(self) -> float:
+        """Cost from random initialisation: pretraining plus fine-tuning."""
+        return self.pretrain_s + self.finetune_s
+
+    @property
+    def transferred_s(self) -> float:
+        """Cost after weight transfer (see the class docstring)."""
+        return self.finetune_s if self.transfer_s is None else self.transfer_s
 
 
 @runtime_checkable
@@ -140,21 +157,44 @@ class TableObjective:
     """The benchmark table as an objective: ``bench.query(card, fidelity, seed=...)``.
 
     Each evaluation draws one of the measured training seeds (``seed="sample"``)
-    so the search sees run-to-run variation; regret uses the mean over seeds. The
-    optimum is the best mean score over ``cards`` (default: the cards the table
-    measured at this fidelity).
+    so the search sees run-to-run variation; regret uses the mean over seeds (the
+    surrogate's mean for unmeasured cards). The optimum is the best such score over
+    ``cards``, by default every card of the table, so regret never goes negative
+    when a search finds an unmeasured card the surrogate rates above every measured one.
+
+    A transferred card (weights from a trained neighbour) costs its fine-tuning plus
+    ``transfer_pretrain_share`` of its pretraining. The paper fine-tunes such cards
+    directly (share 0). A recipe that fine-tunes nothing and is scored on held-out
+    MLM (nano) has nothing left to run after transfer, so by default the share is the
+    shortest pretraining it scores: ``heldout_every / steps`` (nano: 50 of 200 steps).
+    ``paper_repro/table6_transfer.py`` measures the share a transfer really needs.
     """
 
     name = "table"
 
-    def __init__(self, bench: Any, fidelity: str, cards: Sequence[ModelCard] | None = None) -> None:
+    def __init__(
+        self,
+        bench: Any,
+        fidelity: str,
+        cards: Sequence[ModelCard] | None = None,
+        transfer_pretrain_share: float | None = None,
+    ) -> None:
         self.bench = bench
         self.fidelity = fidelity
         self._takes_rng = _accepts(bench.query, "rng")
-        reference = list(cards) if cards is not None else list(bench.cards(fidelity=fidelity))
-        if not reference:
+        reference = list(cards) if cards is not None else list(bench.cards())
+        if not bench.cards(fidelity=fidelity):
             raise FlexiBenchError(f"the table has no measured cards at fidelity {fidelity!r}")
+        if not reference:
+            raise FlexiBenchError("TableObjective: cards is empty; give the cards the optimum is taken over")
         self._optimum = max(self.true_score(card) for card in reference)
+        if transfer_pretrain_share is None:
+            transfer_pretrain_share = default_transfer_share(getattr(bench, "recipes", {}).get(fidelity) or {})
+        if not 0.0 <= transfer_pretrain_share <= 1.0:
+            raise FlexiBenchError(
+                f"transfer_pretrain_share: {transfer_pretrain_share} is not allowed; allowed: 0 <= share <= 1"
+            )
+        self.transfer_pretrain_share = float(transfer_pretrain_share)
 
     @classmethod
     def from_path(cls, path: str, fidelity: str) -> TableObjective:
@@ -173,14 +213,35 @@ class TableObjective:
             result = self.bench.query(card, fidelity=self.fidelity, seed="sample", rng=rng)
         else:
             result = self.bench.query(card, fidelity=self.fidelity, seed="sample")
-        return Evaluation(float(result.score), float(result.pretrain_time_s), float(result.finetune_time_s))
+        pretrain, finetune = float(result.pretrain_time_s), float(result.finetune_time_s)
+        return Evaluation(float(result.score), pretrain, finetune, finetune + self.transfer_pretrain_share * pretrain)
 
     @property
     def optimum(self) -> float:
         return self._optimum
 
     def describe(self) -> dict[str, Any]:
-        return {"objective": self.name, "fidelity": self.fidelity, "optimum": self._optimum}
+        return {
+            "objective": self.name,
+            "fidelity": self.fidelity,
+            "optimum": self._optimum,
+            "transfer_pretrain_share": self.transfer_pretrain_share,
+        }
+
+
+def default_transfer_share(recipe: dict[str, Any]) -> float:
+    """Share of pretraining a transferred card is charged under ``recipe`` (a recipe as the table stores it).
+
+    0 when the recipe fine-tunes (the paper: transfer, then fine-tune directly); for a
+    recipe with no fine-tuning task, the first held-out checkpoint's share of the steps.
+    """
+    if recipe.get("tasks"):
+        return 0.0
+    pretrain = recipe.get("pretrain") or {}
+    steps, every = int(pretrain.get("steps") or 0), int(pretrain.get("heldout_every") or 0)
+    if steps <= 0:
+        return 0.0
+    return min(1.0, every / steps) if every > 0 else 1.0
 
 
 def _accepts(func: Any, name: str) -> bool:

@@ -35,7 +35,7 @@ class Observation:
 
     ``score`` is the (noisy) measured score, higher is better (GLUE percent for the
     table). ``cost_s`` is the simulated training cost the runner charged: pretrain +
-    fine-tune seconds, or fine-tune only when weight transfer applied (``transferred``).
+    fine-tune seconds, or less when weight transfer applied (``transferred``; see ``Evaluation.transferred_s``).
     """
 
     score: float

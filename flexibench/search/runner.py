@@ -4,8 +4,9 @@ Time is simulated, as in syne-tune's simulator backend: ``W`` workers start at
 t = 0; each is busy for the charged cost of its evaluation; whenever one frees
 (the earliest finish event), its result is told to the optimizer and the
 optimizer is asked for the worker's next card. The charge is pretrain +
-fine-tune seconds, or fine-tune only when a card trained *before the query was
-launched* passes the weight-transfer rule (:mod:`flexibench.search.transfer`).
+fine-tune seconds, or the objective's transferred cost (the paper: fine-tune only;
+see :class:`~flexibench.search.objective.Evaluation`) when a card trained *before
+the query was launched* passes the weight-transfer rule (:mod:`flexibench.search.transfer`).
 
 Every run writes ``<out_dir>/<algo>-seed<k>.jsonl``: a ``header`` line, one
 ``query`` line per finished evaluation (in completion order) and a ``summary``.
@@ -135,7 +136,7 @@ def run_search(
         latency = time.perf_counter() - tic
         evaluation = obj.evaluate(card, noise_rng)
         transferred = transfer.can_transfer(card)
-        cost = evaluation.finetune_s if transferred else evaluation.pretrain_s + evaluation.finetune_s
+        cost = evaluation.transferred_s if transferred else evaluation.full_s
         job = {"card": card, "eval": evaluation, "transferred": transferred, "cost": cost}
         job.update(start=clock, latency=latency, worker=worker)
         heapq.heappush(events, (clock + cost, launched, worker, job))

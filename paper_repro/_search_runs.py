@@ -150,8 +150,13 @@ class Curves:
         return int(self.best_true.shape[0])
 
 
-def load_curves(paths: Iterable[Path], budget: int) -> Curves:
-    """Read trajectories into :class:`Curves`; a run shorter than ``budget`` is padded with its last value."""
+def load_curves(paths: Iterable[Path], budget: int, transfer_share: float | None = None) -> Curves:
+    """Read trajectories into :class:`Curves`; a run shorter than ``budget`` is padded with its last value.
+
+    ``transfer_share`` re-prices transferred cards as fine-tuning plus that share of their
+    pretraining (e.g. the share ``table6_transfer.py`` measured); ``None`` keeps the charge
+    the runner recorded. With one worker the trajectory does not depend on the charge.
+    """
     obs, true, wall, cpu, charged, full, finetune, transfers = [], [], [], [], [], [], [], []
     incumbents, observed = [], []
     for path in paths:
@@ -167,7 +172,12 @@ def load_curves(paths: Iterable[Path], budget: int) -> Curves:
         true.append(padded("best_true"))
         wall.append(float(summary.get("wall_s", math.nan)))
         cpu.append(cpu_of(Path(path)))
-        charged.append(sum(q["cost_s"] for q in queries))
+        if transfer_share is None:
+            charged.append(sum(q["cost_s"] for q in queries))
+        else:
+            charged.append(
+                sum(q["finetune_s"] + (transfer_share if q["transferred"] else 1.0) * q["pretrain_s"] for q in queries)
+            )
         full.append(sum(q["pretrain_s"] + q["finetune_s"] for q in queries))
         finetune.append(sum(q["finetune_s"] for q in queries))
         transfers.append(sum(bool(q["transferred"]) for q in queries))

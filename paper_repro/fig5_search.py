@@ -74,6 +74,7 @@ class Fig5:
     encoding: str
     version: str
     seconds: float
+    transfer_share: float | None = None  # share of pretraining charged to a transferred card (None: as recorded)
 
 
 def run(
@@ -87,16 +88,22 @@ def run(
     processes: int = 1,
     runs_dir: Path | None = None,
     encoder: Any = make_encoding,
+    transfer_share: float | None = None,
 ) -> Fig5:
-    """Run (or reuse) every algorithm of both panels and load their curves."""
+    """Run (or reuse) every algorithm of both panels and load their curves.
+
+    ``transfer_share`` re-prices transferred cards (see :func:`load_curves`); ``main()``
+    passes the share ``table6_transfer.py`` measured when its output exists.
+    """
     started = time.perf_counter()
     runs_dir = Path(runs_dir) if runs_dir is not None else RUNS / table_id(bench)
     objective = table_objective(bench, fidelity, processes)
     algos = tuple(dict.fromkeys(main + ablations))
     pool = encoder(encoding)
     paths = ensure_runs(algos, range(runs), objective, budget, pool, runs_dir / f"{encoding}-full", processes=processes)
-    curves = {algo: load_curves(paths[algo], budget) for algo in algos}
-    return Fig5(curves, main, ablations, budget, encoding, table_version(bench), time.perf_counter() - started)
+    curves = {algo: load_curves(paths[algo], budget, transfer_share) for algo in algos}
+    seconds = time.perf_counter() - started
+    return Fig5(curves, main, ablations, budget, encoding, table_version(bench), seconds, transfer_share)
 
 
 def long_frame(result: Fig5) -> pd.DataFrame:
@@ -198,7 +205,14 @@ def write_outputs(result: Fig5, out_dir: Path = HERE, command: str | None = None
         "transfers are rarer than in the paper's level-2/3 searches.",
         "",
     ]
-    if all(float(c.finetune_s.sum()) == 0.0 for c in result.curves.values()):
+    if result.transfer_share is not None:
+        lines += [
+            f"A transferred card is charged its fine-tuning plus {100 * result.transfer_share:.0f}% of its "
+            "pretraining: the share `table6_transfer.py` measured a transferred card needs to reach the "
+            "scratch card's final held-out loss (`table6_transfer.md`; never reaching it counts as 100%).",
+            "",
+        ]
+    elif all(float(c.finetune_s.sum()) == 0.0 for c in result.curves.values()):
         lines += [
             "This fidelity fine-tunes nothing, so the paper's rule (a transferred card is only fine-tuned) would "
             "make transfers free. The table objective charges a transferred card a share of its pretraining "
@@ -227,6 +241,16 @@ def _versus(algo: str, others: list[str], finals: dict[str, np.ndarray]) -> str:
     return f"{LABELS.get(algo, algo)} minus " + ", ".join(parts) + " (one-sided Mann-Whitney p)."
 
 
+def _measured_share(option: str) -> float | None:
+    if option == "recorded":
+        return None
+    if option == "measured":
+        from table6_transfer import measured_pretrain_share
+
+        return measured_pretrain_share()
+    return float(option)
+
+
 def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50, help="seeds per algorithm (paper: 50)")
@@ -237,6 +261,12 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--processes", type=int, default=1, help="parallel processes (default 1)")
     parser.add_argument("--table", default=None, help="packed table (default: data/flexibench.h5)")
     parser.add_argument("--fidelity", default=None, help="fidelity (default: the table's default)")
+    parser.add_argument(
+        "--transfer-share",
+        default="measured",
+        help="share of pretraining charged to a transferred card: a number, 'measured' (from table6_transfer.csv "
+        "when it exists; default) or 'recorded' (the runner's charge)",
+    )
     args = parser.parse_args(argv)
     bench = flexibench.load(args.table)
     result = run(
@@ -248,6 +278,7 @@ def main(argv: list[str] | None = None) -> str:
         ablations=tuple(a.strip() for a in args.ablations.split(",") if a.strip()),
         encoding=args.encoding,
         processes=args.processes,
+        transfer_share=_measured_share(args.transfer_share),
     )
     command = "python paper_repro/fig5_search.py " + " ".join(argv if argv is not None else sys.argv[1:])
     return write_outputs(result, command=command.strip())

@@ -307,6 +307,25 @@ def steps_to_match(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def measured_pretrain_share(csv_path: Path = HERE / "table6_transfer.csv") -> float | None:
+    """Share of pretraining a transferred target needs to reach scratch's final held-out loss, from a finished run.
+
+    The mean of ``match_step / steps`` over (pair, seed), a target that never reaches it
+    counting as 1 (no saving). ``None`` when ``csv_path`` is missing or holds no learning
+    curves (a recipe that fine-tunes, or no run yet). The search reproductions use it to
+    price transferred cards on a fidelity that fine-tunes nothing.
+    """
+    if not Path(csv_path).is_file():
+        return None
+    frame = pd.read_csv(csv_path)
+    if "status" not in frame:
+        return None
+    matched = steps_to_match(frame[frame.status == "ok"])
+    if not len(matched):
+        return None
+    return float((matched.match_step / matched.steps).fillna(1.0).mean())
+
+
 def _ci(values: pd.Series) -> tuple[float, float]:
     v = values.dropna().to_numpy(dtype=float)
     if len(v) == 0:

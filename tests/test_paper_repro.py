@@ -207,6 +207,10 @@ def test_table6_on_an_mlm_scored_recipe_compares_learning_curves(data_dir, tmp_p
         assert all(transfer[f"heldout_loss@{j}"].iloc[0] > scratch_final for j in range(1, int(k)))
     text = table6_transfer.write_outputs(frame, [pair], "mlm", out_dir=tmp_path)
     assert "checkpoint reached / steps" in text and (tmp_path / "table6_transfer_curves.csv").exists()
+    # the share the search reproductions charge a transferred card: k / steps, never reached = 1
+    share = table6_transfer.measured_pretrain_share(tmp_path / "table6_transfer.csv")
+    assert share == pytest.approx(1.0 if np.isnan(k) else k / 4)
+    assert table6_transfer.measured_pretrain_share(tmp_path / "missing.csv") is None
 
 
 def test_table_objective_optimum_covers_the_library_and_transfer_costs_a_pretraining_share(bench) -> None:

@@ -10,6 +10,8 @@ Usage (one core, niced; output files are appended to, so an interrupted run resu
 ``pairs``: random two-layer level-2 cards (the two layers may differ), drawn as in the
 original check, at least ``--min-differing`` pairs differing in head count or FF depth,
 processed in a seeded random order (so ``--limit N`` is a uniform part of the full run).
+``--shard I/N`` runs every N-th pair (one process per core, each with its own ``--out``;
+files given after ``pairs`` are read as already done), and ``summary --merge`` combines shards.
 For each pair: our exact MILP value and optimal mapping (CPU seconds), the mapping re-priced
 independently, then :func:`flexibench.library.reference.networkx_check`: networkx proves
 that no edit path is cheaper (``graph_edit_distance`` with ``upper_bound`` = ours - 0.05
@@ -132,14 +134,17 @@ def check_larger_pair(a: ModelCard, b: ModelCard, cpu_seconds: float) -> dict:
 def run(mode: str, args: argparse.Namespace) -> None:
     out = Path(args.out)
     done = set()
-    if out.exists():
-        done = {(r["a"], r["b"]) for r in map(json.loads, out.read_text().splitlines())}
+    for earlier in [out, *map(Path, args.files)]:  # this run's file and any files of other shards
+        if earlier.exists():
+            done |= {(r["a"], r["b"]) for r in map(json.loads, earlier.read_text().splitlines())}
     if mode == "pairs":
         pairs = two_layer_pairs(args.pairs, args.seed, args.min_differing)
     else:
         pairs = four_layer_pairs(args.pairs, args.seed)
     if args.limit is not None:
         pairs = pairs[: args.limit]
+    shard, shards = (int(x) for x in args.shard.split("/"))
+    pairs = pairs[shard::shards]
     with out.open("a") as handle:
         for a, b in pairs:
             if (a.to_json(), b.to_json()) in done:
@@ -219,10 +224,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, default=None, help="only the first N pairs of the seeded order")
     parser.add_argument("--out", default="ged_nx.jsonl")
+    parser.add_argument(
+        "--shard", default="0/1", help="I/N: run every N-th pair from the I-th (one process per core; default 0/1)"
+    )
+    parser.add_argument("--merge", action="store_true", help="summary: one summary over all files (shards of a run)")
     args = parser.parse_args()
     if args.mode == "summary":
-        for name in args.files:
-            summarise([json.loads(line) for line in open(name)])
+        groups = [args.files] if args.merge else [[name] for name in args.files]
+        for names in groups:
+            summarise([json.loads(line) for name in names for line in open(name)])
     else:
         run(args.mode, args)
 

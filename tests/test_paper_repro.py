@@ -85,6 +85,12 @@ def test_fig5_panels_ablation_and_transfer_table(bench, tmp_path) -> None:
     text = fig5_search.write_outputs(result, out_dir=tmp_path)
     assert "BOSHNAS w/o heteroscedastic" in text and "simulated training time saved" in text
     assert (tmp_path / "fig5_search.png").stat().st_size > 0 and (tmp_path / "fig5_search.csv").exists()
+    # re-priced transfers: share 1 charges full pretraining, share 0 fine-tuning only; recorded lies between
+    paths = sorted((tmp_path / "runs" / "naive-full").glob("rs-seed*.jsonl"))
+    full, free = (fig5_search.load_curves(paths, 12, share) for share in (1.0, 0.0))
+    recorded = fig5_search.load_curves(paths, 12)
+    np.testing.assert_allclose(full.charged_s, full.full_s)
+    assert (free.charged_s <= recorded.charged_s + 1e-9).all() and (recorded.charged_s <= full.charged_s + 1e-9).all()
 
 
 def test_design_rules_read_flexibert_mini_as_the_paper_does() -> None:

@@ -87,6 +87,7 @@ def test_fig5_panels_ablation_and_transfer_table(bench, tmp_path) -> None:
     assert (tmp_path / "fig5_search.png").stat().st_size > 0 and (tmp_path / "fig5_search.csv").exists()
     # re-priced transfers: share 1 charges full pretraining, share 0 fine-tuning only; recorded lies between
     paths = sorted((tmp_path / "runs" / "naive-full").glob("rs-seed*.jsonl"))
+    assert len(paths) == 2
     full, free = (fig5_search.load_curves(paths, 12, share) for share in (1.0, 0.0))
     recorded = fig5_search.load_curves(paths, 12)
     np.testing.assert_allclose(full.charged_s, full.full_s)

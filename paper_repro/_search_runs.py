@@ -199,6 +199,16 @@ def load_curves(paths: Iterable[Path], budget: int, transfer_share: float | None
     )
 
 
+def one_sided_p(better: np.ndarray, worse: np.ndarray) -> float | None:
+    """One-sided Mann-Whitney p that ``better``'s values exceed ``worse``'s (None: < 2 runs each, or no spread)."""
+    from scipy.stats import mannwhitneyu
+
+    better, worse = np.asarray(better, dtype=float), np.asarray(worse, dtype=float)
+    if len(better) < 2 or len(worse) < 2 or np.ptp(np.r_[better, worse]) == 0:
+        return None
+    return float(mannwhitneyu(better, worse, alternative="greater").pvalue)
+
+
 def ci90(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Mean and half-width of its 90% Student-t confidence interval (the paper's figures use 90%)."""
     values = np.asarray(values, dtype=float)

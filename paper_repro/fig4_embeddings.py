@@ -25,7 +25,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ from _search_runs import (
     ensure_runs,
     load_curves,
     mean_cpu,
+    one_sided_p,
     pool_optimum,
     table_id,
     table_objective,
@@ -81,6 +82,7 @@ class Fig4:
     optima: dict[str, float | None]  # best mean score over each setting's pool (None when not computed)
     version: str
     seconds: float
+    finals: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)  # (setting, algo) -> final per run
 
 
 def run(
@@ -98,13 +100,14 @@ def run(
     started = time.perf_counter()
     runs_dir = Path(runs_dir) if runs_dir is not None else RUNS / table_id(bench)
     objective = table_objective(bench, fidelity, processes)
-    rows, optima = [], {}
+    rows, optima, finals = [], {}, {}
     for setting in settings:
         encoding = setting_encoding(setting, encoder)
         optima[setting] = pool_optimum(bench, fidelity, encoding)
         paths = ensure_runs(algos, range(runs), objective, budget, encoding, runs_dir / setting, processes=processes)
         for algo in algos:
             curves = load_curves(paths[algo], budget)
+            finals[setting, algo] = curves.best_true[:, -1]
             true_mean, true_half = ci90(curves.best_true[:, -1])
             obs_mean, obs_half = ci90(curves.best_observed[:, -1])
             name, space, panel = SETTINGS[setting]
@@ -125,7 +128,7 @@ def run(
                     "cpu_s_per_run": mean_cpu(curves),
                 }
             )
-    return Fig4(pd.DataFrame(rows), optima, table_version(bench), time.perf_counter() - started)
+    return Fig4(pd.DataFrame(rows), optima, table_version(bench), time.perf_counter() - started, finals)
 
 
 def _mean_gain(frame: pd.DataFrame, better: str, worse: str) -> tuple[float, float] | None:
@@ -139,8 +142,22 @@ def _mean_gain(frame: pd.DataFrame, better: str, worse: str) -> tuple[float, flo
     return points, float((100 * (a[common] - b[common]) / b[common]).mean())
 
 
-def comparisons(frame: pd.DataFrame) -> list[str]:
-    """The paper's three Figure 4 claims, computed on our numbers."""
+def _per_algorithm(finals: dict[tuple[str, str], np.ndarray], better: str, worse: str, algos: list[str]) -> str:
+    """Per algorithm: gain in points and one-sided Mann-Whitney p over the runs."""
+    parts = []
+    for algo in algos:
+        if (better, algo) in finals and (worse, algo) in finals:
+            a, b = finals[better, algo], finals[worse, algo]
+            p = one_sided_p(a, b)
+            tested = "" if p is None else f" (p={p:.2g})"
+            parts.append(f"{LABELS.get(algo, algo)} {a.mean() - b.mean():+.2f}{tested}")
+    return "; ".join(parts)
+
+
+def comparisons(frame: pd.DataFrame, finals: dict[tuple[str, str], np.ndarray] | None = None) -> list[str]:
+    """The paper's three Figure 4 claims, computed on our numbers (with per-algorithm tests when runs are given)."""
+    finals = finals or {}
+    algos = list(dict.fromkeys(frame.algo))
     lines = []
     claims = [
         ("naive-full", "naive-homogeneous", "richer space (b) vs homogeneous (a), mean over algorithms", "+6%"),
@@ -150,6 +167,9 @@ def comparisons(frame: pd.DataFrame) -> list[str]:
         gain = _mean_gain(frame, better, worse)
         if gain is not None:
             lines.append(f"- {what}: {gain[0]:+.2f} points ({gain[1]:+.2f}%); paper: {paper}")
+            detail = _per_algorithm(finals, better, worse, algos)
+            if detail:
+                lines.append(f"  - per algorithm, points (one-sided Mann-Whitney p): {detail}")
     model_based = frame[frame.algo.isin(MODEL_BASED)]
     gain = _mean_gain(model_based, "t2v-full", "naive-full")
     if gain is not None:
@@ -161,9 +181,11 @@ def comparisons(frame: pd.DataFrame) -> list[str]:
     bananas = frame[(frame.setting == "naive-full") & (frame.algo == "bananas")]
     if len(boshnas) and len(bananas):
         a, b = float(boshnas.best_true.iloc[0]), float(bananas.best_true.iloc[0])
+        runs = finals.get(("t2v-full", "boshnas")), finals.get(("naive-full", "bananas"))
+        p = one_sided_p(*runs) if runs[0] is not None and runs[1] is not None else None
         lines.append(
             f"- BOSHNAS with Transformer2vec (c) vs BANANAS with naive encodings (b): {a - b:+.2f} points "
-            f"({100 * (a - b) / b:+.2f}%); paper: +13%"
+            f"({100 * (a - b) / b:+.2f}%" + ("" if p is None else f", p={p:.2g}") + "); paper: +13%"
         )
     return lines
 
@@ -221,7 +243,7 @@ def write_outputs(result: Fig4, out_dir: Path = HERE, command: str | None = None
     lines += ["", "Pool optimum (best mean score of any card in the pool, from the table):", ""]
     for setting, value in result.optima.items():
         lines.append(f"- {setting}: " + (f"{value:.2f}" if value is not None else "not computed"))
-    lines += ["", "## The paper's claims on these numbers", ""] + comparisons(frame) + [""]
+    lines += ["", "## The paper's claims on these numbers", ""] + comparisons(frame, result.finals) + [""]
     text = "\n".join(lines)
     (out_dir / "fig4_embeddings.md").write_text(text)
     return text

@@ -31,7 +31,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from scipy.stats import mannwhitneyu  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -43,6 +42,7 @@ from _search_runs import (  # noqa: E402
     ensure_runs,
     load_curves,
     mean_cpu,
+    one_sided_p,
     table_id,
     table_objective,
     table_version,
@@ -231,13 +231,9 @@ def _versus(algo: str, others: list[str], finals: dict[str, np.ndarray]) -> str:
         return ""
     parts = []
     for other in others:
-        a, b = finals[algo], finals[other]
-        diff = a.mean() - b.mean()
-        if len(a) >= 2 and len(b) >= 2 and (np.ptp(np.r_[a, b]) > 0):
-            p = float(mannwhitneyu(a, b, alternative="greater").pvalue)
-            parts.append(f"{LABELS.get(other, other)} {diff:+.2f} (p={p:.2g})")
-        else:
-            parts.append(f"{LABELS.get(other, other)} {diff:+.2f}")
+        diff = finals[algo].mean() - finals[other].mean()
+        p = one_sided_p(finals[algo], finals[other])
+        parts.append(f"{LABELS.get(other, other)} {diff:+.2f}" + ("" if p is None else f" (p={p:.2g})"))
     return f"{LABELS.get(algo, algo)} minus " + ", ".join(parts) + " (one-sided Mann-Whitney p)."
 
 

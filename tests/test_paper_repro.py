@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "paper_repro"))
 import b5_hierarchical  # noqa: E402
 import fig4_embeddings  # noqa: E402
 import fig5_search  # noqa: E402
+import fig6_frontier  # noqa: E402
 import table6_transfer  # noqa: E402
 
 torch.set_num_threads(1)
@@ -243,3 +244,22 @@ def test_table_objective_optimum_covers_the_library_and_transfer_costs_a_pretrai
     for q in result.queries:
         expected = q["finetune_s"] + (0.5 if q["transferred"] else 1.0) * q["pretrain_s"]
         assert q["cost_s"] == pytest.approx(expected)
+
+
+def test_fig6_frontier_and_claims() -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "short": ["homo-small", "homo-big", "het-small", "het-big", "het-bad"],
+            "homogeneous": [True, True, False, False, False],
+            "params": [2e6, 4e6, 1e6, 5e6, 3e6],
+            "score": [28.0, 30.0, 30.5, 31.0, 20.0],
+        }
+    )
+    assert list(fig6_frontier.frontier(frame)["short"]) == ["het-small", "het-big"]  # nothing smaller beats them
+    assert list(fig6_frontier.frontier(frame[frame.homogeneous])["short"]) == ["homo-small", "homo-big"]
+    lines = fig6_frontier.claims(frame)
+    assert "+1.00 points, +3.3%" in lines[1]
+    assert "het-small" in lines[2] and "4.0x fewer parameters" in lines[2]
+    assert fig6_frontier.claims(frame[frame.homogeneous]) == ["- needs both homogeneous and heterogeneous cards"]

@@ -56,10 +56,11 @@ def claims(frame: pd.DataFrame) -> list[str]:
     match = het[het["score"] >= best_homo["score"]]
     if len(match):
         smallest = match.loc[match["params"].idxmin()]
+        ratio = best_homo["params"] / smallest["params"]
+        size = f"{ratio:.1f}x fewer parameters" if ratio >= 1 else f"{1 / ratio:.1f}x more parameters"
         lines.append(
             f"- smallest heterogeneous card matching the best homogeneous score: {smallest['short']} "
-            f"({smallest['score']:.2f} at {smallest['params'] / 1e6:.2f}M), "
-            f"{best_homo['params'] / smallest['params']:.1f}x fewer parameters (paper: 2.6x)"
+            f"({smallest['score']:.2f} at {smallest['params'] / 1e6:.2f}M), {size} (paper: 2.6x fewer)"
         )
     else:
         lines.append("- no heterogeneous card reaches the best homogeneous score")

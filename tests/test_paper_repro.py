@@ -263,3 +263,5 @@ def test_fig6_frontier_and_claims() -> None:
     assert "+1.00 points, +3.3%" in lines[1]
     assert "het-small" in lines[2] and "4.0x fewer parameters" in lines[2]
     assert fig6_frontier.claims(frame[frame.homogeneous]) == ["- needs both homogeneous and heterogeneous cards"]
+    bigger = frame[frame.short != "het-small"]  # now the only match is larger than the best homogeneous card
+    assert "1.2x more parameters" in fig6_frontier.claims(bigger)[2]

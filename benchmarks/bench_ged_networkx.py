@@ -19,6 +19,8 @@ returns None) and finds a path of exactly our cost (first path within ours + 0.0
 search gets ``--cpu`` (proof) or ``--path-cpu`` (path) CPU seconds; a pair counts as
 proved optimal when networkx proves that nothing is cheaper and our mapping re-prices to
 our value, and as certified by networkx alone when networkx also finds the path.
+``same``: ``--pairs`` further random two-layer pairs of equal shape (a separate stratum,
+which networkx settles at once; the ``pairs`` sample is mostly of differing shape).
 ``larger``: random four-layer level-1 pairs; our value vs
 the best value networkx's anytime search (``optimize_graph_edit_distance``) reaches within
 ``--cpu`` CPU seconds. All times are CPU seconds of this process (``time.process_time``),
@@ -62,6 +64,24 @@ def two_layer_pairs(count: int, seed: int, min_differing: int) -> list[tuple[Mod
             diff.append((a, b))
     pairs = same + diff
     random.Random(seed + 1).shuffle(pairs)
+    return pairs
+
+
+def same_shape_pairs(count: int, seed: int) -> list[tuple[ModelCard, ModelCard]]:
+    """Random distinct two-layer level-2 pairs of equal shape (the stratum networkx settles at once)."""
+    space = DesignSpace.default()
+    rng = random.Random(seed + 1000)  # a stream apart from ``two_layer_pairs``
+    n_two = len(space.layer_choices(2)) ** 2
+    by_shape: dict[tuple, list[ModelCard]] = {}
+    for _ in range(50 * count):
+        card = space.card_at(2, rng.randrange(n_two))
+        by_shape.setdefault(shape(card), []).append(card)
+    shapes = [k for k, cards in by_shape.items() if len(set(cards)) > 1]
+    pairs: list[tuple[ModelCard, ModelCard]] = []
+    while len(pairs) < count:
+        a, b = rng.sample(by_shape[rng.choice(shapes)], 2)
+        if a != b:
+            pairs.append((a, b))
     return pairs
 
 
@@ -139,6 +159,8 @@ def run(mode: str, args: argparse.Namespace) -> None:
             done |= {(r["a"], r["b"]) for r in map(json.loads, earlier.read_text().splitlines())}
     if mode == "pairs":
         pairs = two_layer_pairs(args.pairs, args.seed, args.min_differing)
+    elif mode == "same":
+        pairs = same_shape_pairs(args.pairs, args.seed)
     else:
         pairs = four_layer_pairs(args.pairs, args.seed)
     if args.limit is not None:
@@ -149,7 +171,7 @@ def run(mode: str, args: argparse.Namespace) -> None:
         for a, b in pairs:
             if (a.to_json(), b.to_json()) in done:
                 continue
-            if mode == "pairs":
+            if mode in ("pairs", "same"):
                 record = check_two_layer_pair(a, b, args.cpu, args.path_cpu)
             else:
                 record = check_larger_pair(a, b, args.cpu)
@@ -215,7 +237,7 @@ def summarise(rows: list[dict]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["pairs", "larger", "summary"])
+    parser.add_argument("mode", choices=["pairs", "same", "larger", "summary"])
     parser.add_argument("files", nargs="*")
     parser.add_argument("--pairs", type=int, default=300)
     parser.add_argument("--min-differing", type=int, default=60)

@@ -47,12 +47,17 @@ def shape(card: ModelCard) -> tuple:
     return tuple((card.n[j], len(card.f[j])) for j in range(card.l))
 
 
+def two_layer_cards(rng: random.Random, size: int) -> list[ModelCard]:
+    """``size`` random two-layer level-2 cards (with repeats)."""
+    space = DesignSpace.default()
+    n_two = len(space.layer_choices(2)) ** 2  # two-layer cards come first in level-2 index order
+    return [space.card_at(2, rng.randrange(n_two)) for _ in range(size)]
+
+
 def two_layer_pairs(count: int, seed: int, min_differing: int) -> list[tuple[ModelCard, ModelCard]]:
     """Random two-layer level-2 pairs, at least ``min_differing`` of differing shape, in seeded random order."""
-    space = DesignSpace.default()
     rng = random.Random(seed)
-    n_two = len(space.layer_choices(2)) ** 2  # two-layer cards come first in level-2 index order
-    pool = [space.card_at(2, rng.randrange(n_two)) for _ in range(20 * count)]
+    pool = two_layer_cards(rng, 20 * count)
     same: list[tuple[ModelCard, ModelCard]] = []
     diff: list[tuple[ModelCard, ModelCard]] = []
     while len(same) + len(diff) < count:
@@ -69,12 +74,9 @@ def two_layer_pairs(count: int, seed: int, min_differing: int) -> list[tuple[Mod
 
 def same_shape_pairs(count: int, seed: int) -> list[tuple[ModelCard, ModelCard]]:
     """Random distinct two-layer level-2 pairs of equal shape (the stratum networkx settles at once)."""
-    space = DesignSpace.default()
     rng = random.Random(seed + 1000)  # a stream apart from ``two_layer_pairs``
-    n_two = len(space.layer_choices(2)) ** 2
     by_shape: dict[tuple, list[ModelCard]] = {}
-    for _ in range(50 * count):
-        card = space.card_at(2, rng.randrange(n_two))
+    for card in two_layer_cards(rng, 50 * count):
         by_shape.setdefault(shape(card), []).append(card)
     shapes = [k for k, cards in by_shape.items() if len(set(cards)) > 1]
     pairs: list[tuple[ModelCard, ModelCard]] = []

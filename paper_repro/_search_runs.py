@@ -8,9 +8,11 @@ runs on the full space) only runs the (algorithm, seed) pairs that are missing.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import math
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -21,10 +23,39 @@ import numpy as np
 from scipy.stats import t as student_t
 
 from flexibench.search import Encoding, read_trajectory, run_many
+from flexibench.search.objective import transfer_cost_s
 from flexibench.search.runner import ObjectiveLike
 
 HERE = Path(__file__).resolve().parent
 RUNS = HERE / "runs"
+LABELS = {  # how the figures name the registry's algorithms
+    "rs": "RS",
+    "re": "ES (RE)",
+    "reinforce": "REINFORCE",
+    "gpbo": "GP-BO",
+    "bananas": "BANANAS",
+    "boshnas": "BOSHNAS",
+    "boshnas-first-order": "BOSHNAS w/o second order",
+    "boshnas-homoscedastic": "BOSHNAS w/o heteroscedastic",
+}
+
+
+def add_table_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every search reproduction shares: processes, table file, fidelity."""
+    parser.add_argument("--processes", type=int, default=1, help="parallel processes (default 1)")
+    parser.add_argument("--table", default=None, help="packed table (default: data/flexibench.h5)")
+    parser.add_argument("--fidelity", default=None, help="fidelity (default: the table's default)")
+
+
+def split_names(text: str) -> tuple[str, ...]:
+    """``"a, b,,c"`` -> ``("a", "b", "c")``: a comma-separated command-line list."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def command_line(script: str, argv: Sequence[str] | None) -> str:
+    """The command a generated ``.md`` records: ``python paper_repro/<script> <arguments>``."""
+    arguments = argv if argv is not None else sys.argv[1:]
+    return f"python paper_repro/{script} {' '.join(arguments)}".strip()
 
 
 def table_id(bench: Any) -> str:
@@ -176,7 +207,10 @@ def load_curves(paths: Iterable[Path], budget: int, transfer_share: float | None
             charged.append(sum(q["cost_s"] for q in queries))
         else:
             charged.append(
-                sum(q["finetune_s"] + (transfer_share if q["transferred"] else 1.0) * q["pretrain_s"] for q in queries)
+                sum(
+                    transfer_cost_s(q["pretrain_s"], q["finetune_s"], transfer_share if q["transferred"] else 1.0)
+                    for q in queries
+                )
             )
         full.append(sum(q["pretrain_s"] + q["finetune_s"] for q in queries))
         finetune.append(sum(q["finetune_s"] for q in queries))
@@ -207,6 +241,12 @@ def one_sided_p(better: np.ndarray, worse: np.ndarray) -> float | None:
     if len(better) < 2 or len(worse) < 2 or np.ptp(np.r_[better, worse]) == 0:
         return None
     return float(mannwhitneyu(better, worse, alternative="greater").pvalue)
+
+
+def versus(label: str, better: np.ndarray, worse: np.ndarray) -> str:
+    """``"<label> +0.12 (p=0.034)"``: mean gain of ``better`` over ``worse`` and its :func:`one_sided_p`."""
+    p = one_sided_p(better, worse)
+    return f"{label} {np.mean(better) - np.mean(worse):+.2f}" + ("" if p is None else f" (p={p:.2g})")
 
 
 def ci90(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:

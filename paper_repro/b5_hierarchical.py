@@ -51,10 +51,13 @@ from _search_runs import (  # noqa: E402
     HERE,
     RUNS,
     Curves,
+    add_table_arguments,
     ci90,
+    command_line,
     ensure_runs,
     load_curves,
     mean_cpu,
+    split_names,
     table_id,
     table_objective,
     table_version,
@@ -399,11 +402,9 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--neighbours", type=int, default=10, help="neighbours crossed with each (default 10)")
     parser.add_argument("--levels", default="2", help="finer levels to search, e.g. 2 or 2,3 (default 2)")
     parser.add_argument("--max-pool", type=int, default=5000, help="refuse crossover libraries larger than this")
-    parser.add_argument("--processes", type=int, default=1, help="parallel processes (default 1)")
-    parser.add_argument("--table", default=None, help="packed table (default: data/flexibench.h5)")
-    parser.add_argument("--fidelity", default=None, help="fidelity (default: the table's default)")
+    add_table_arguments(parser)
     args = parser.parse_args(argv)
-    levels = tuple(int(v) for v in args.levels.split(",") if v.strip())
+    levels = tuple(int(v) for v in split_names(args.levels))
     if any(v not in (2, 3) for v in levels) or list(levels) != sorted(set(levels)) or levels[0] != 2:
         parser.error(f"--levels: {args.levels!r} not allowed; allowed: 2 or 2,3")
     library1 = load_or_build_library(level=1)
@@ -423,8 +424,7 @@ def main(argv: list[str] | None = None) -> str:
         processes=args.processes,
         max_pool=args.max_pool,
     )
-    command = "python paper_repro/b5_hierarchical.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    return write_outputs(result, bench, fidelity, command=command.strip())
+    return write_outputs(result, bench, fidelity, command=command_line("b5_hierarchical.py", argv))
 
 
 if __name__ == "__main__":

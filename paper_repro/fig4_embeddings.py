@@ -40,16 +40,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _search_runs import (
     HERE,
+    LABELS,
     RUNS,
+    add_table_arguments,
     ci90,
+    command_line,
     ensure_runs,
     load_curves,
     mean_cpu,
     one_sided_p,
     pool_optimum,
+    split_names,
     table_id,
     table_objective,
     table_version,
+    versus,
 )  # noqa: E402
 
 import flexibench  # noqa: E402
@@ -64,8 +69,6 @@ SETTINGS: dict[str, tuple[str, str, str]] = {
     "t2v-full": ("t2v", "full", "(c)"),
     "t2v-homogeneous": ("t2v", "homogeneous", ""),
 }
-LABELS = {"rs": "RS", "re": "ES (RE)", "reinforce": "REINFORCE", "gpbo": "GP-BO", "bananas": "BANANAS"}
-LABELS["boshnas"] = "BOSHNAS"
 MODEL_BASED = ("gpbo", "bananas", "boshnas")  # the methods that see the encoding
 
 
@@ -147,10 +150,7 @@ def _per_algorithm(finals: dict[tuple[str, str], np.ndarray], better: str, worse
     parts = []
     for algo in algos:
         if (better, algo) in finals and (worse, algo) in finals:
-            a, b = finals[better, algo], finals[worse, algo]
-            p = one_sided_p(a, b)
-            tested = "" if p is None else f" (p={p:.2g})"
-            parts.append(f"{LABELS.get(algo, algo)} {a.mean() - b.mean():+.2f}{tested}")
+            parts.append(versus(LABELS.get(algo, algo), finals[better, algo], finals[worse, algo]))
     return "; ".join(parts)
 
 
@@ -255,11 +255,9 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--budget", type=int, default=100, help="queries per run (default 100)")
     parser.add_argument("--algos", default=",".join(MAIN_ALGORITHMS), help="comma-separated algorithm names")
     parser.add_argument("--settings", default=",".join(SETTINGS), help=f"comma-separated, from {list(SETTINGS)}")
-    parser.add_argument("--processes", type=int, default=1, help="parallel processes (default 1)")
-    parser.add_argument("--table", default=None, help="packed table (default: data/flexibench.h5)")
-    parser.add_argument("--fidelity", default=None, help="fidelity (default: the table's default)")
+    add_table_arguments(parser)
     args = parser.parse_args(argv)
-    settings = tuple(s.strip() for s in args.settings.split(",") if s.strip())
+    settings = split_names(args.settings)
     unknown = [s for s in settings if s not in SETTINGS]
     if unknown:
         parser.error(f"--settings: {unknown} not allowed; allowed: {list(SETTINGS)}")
@@ -269,12 +267,11 @@ def main(argv: list[str] | None = None) -> str:
         args.fidelity or bench.default_fidelity,
         runs=args.runs,
         budget=args.budget,
-        algos=tuple(a.strip() for a in args.algos.split(",") if a.strip()),
+        algos=split_names(args.algos),
         settings=settings,
         processes=args.processes,
     )
-    command = "python paper_repro/fig4_embeddings.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    return write_outputs(result, command=command.strip())
+    return write_outputs(result, command=command_line("fig4_embeddings.py", argv))
 
 
 if __name__ == "__main__":

@@ -36,32 +36,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _search_runs import (  # noqa: E402
     HERE,
+    LABELS,
     RUNS,
     Curves,
+    add_table_arguments,
     ci90,
+    command_line,
     ensure_runs,
     load_curves,
     mean_cpu,
-    one_sided_p,
+    split_names,
     table_id,
     table_objective,
     table_version,
+    versus,
 )
 
 import flexibench  # noqa: E402
 from flexibench.search import MAIN_ALGORITHMS, make_encoding  # noqa: E402
 
 ABLATIONS = ("boshnas", "boshnas-first-order", "boshnas-homoscedastic")
-LABELS = {
-    "rs": "RS",
-    "re": "ES (RE)",
-    "reinforce": "REINFORCE",
-    "gpbo": "GP-BO",
-    "bananas": "BANANAS",
-    "boshnas": "BOSHNAS",
-    "boshnas-first-order": "BOSHNAS w/o second order",
-    "boshnas-homoscedastic": "BOSHNAS w/o heteroscedastic",
-}
 CHECKPOINTS = (10, 25, 50, 100)
 
 
@@ -229,11 +223,7 @@ def _versus(algo: str, others: list[str], finals: dict[str, np.ndarray]) -> str:
     """One-sided Mann-Whitney p that ``algo``'s final scores exceed each other's, when both have >= 2 runs."""
     if algo not in finals:
         return ""
-    parts = []
-    for other in others:
-        diff = finals[algo].mean() - finals[other].mean()
-        p = one_sided_p(finals[algo], finals[other])
-        parts.append(f"{LABELS.get(other, other)} {diff:+.2f}" + ("" if p is None else f" (p={p:.2g})"))
+    parts = [versus(LABELS.get(other, other), finals[algo], finals[other]) for other in others]
     return f"{LABELS.get(algo, algo)} minus " + ", ".join(parts) + " (one-sided Mann-Whitney p)."
 
 
@@ -254,9 +244,7 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--algos", default=",".join(MAIN_ALGORITHMS), help="panel (a) algorithms, comma-separated")
     parser.add_argument("--ablations", default=",".join(ABLATIONS), help="panel (b) algorithms, comma-separated")
     parser.add_argument("--encoding", default="t2v", choices=("t2v", "naive"), help="encoding (paper: t2v)")
-    parser.add_argument("--processes", type=int, default=1, help="parallel processes (default 1)")
-    parser.add_argument("--table", default=None, help="packed table (default: data/flexibench.h5)")
-    parser.add_argument("--fidelity", default=None, help="fidelity (default: the table's default)")
+    add_table_arguments(parser)
     parser.add_argument(
         "--transfer-share",
         default="measured",
@@ -270,14 +258,13 @@ def main(argv: list[str] | None = None) -> str:
         args.fidelity or bench.default_fidelity,
         runs=args.runs,
         budget=args.budget,
-        main=tuple(a.strip() for a in args.algos.split(",") if a.strip()),
-        ablations=tuple(a.strip() for a in args.ablations.split(",") if a.strip()),
+        main=split_names(args.algos),
+        ablations=split_names(args.ablations),
         encoding=args.encoding,
         processes=args.processes,
         transfer_share=_measured_share(args.transfer_share),
     )
-    command = "python paper_repro/fig5_search.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    return write_outputs(result, command=command.strip())
+    return write_outputs(result, command=command_line("fig5_search.py", argv))
 
 
 if __name__ == "__main__":

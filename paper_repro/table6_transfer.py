@@ -54,6 +54,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy.stats import t as student_t  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _search_runs import command_line, split_names  # noqa: E402
+
 import flexibench  # noqa: E402
 from flexibench.bench.journal import JournalWriter, expand_shard_paths, read_shard  # noqa: E402
 from flexibench.bench.record import ResultRecord  # noqa: E402
@@ -513,8 +517,8 @@ def main(argv: list[str] | None = None) -> str:
     args = parser.parse_args(argv)
     recipe = load_recipe(args.recipe)
     targets = [ModelCard.parse(t) for t in _split_cards(args.targets)]
-    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-    modes = [m.strip() for m in args.modes.split(",") if m.strip()] if args.modes else list(default_modes(recipe))
+    seeds = [int(s) for s in split_names(args.seeds)]
+    modes = list(split_names(args.modes)) if args.modes else list(default_modes(recipe))
     check_modes(recipe, modes)
     bench = flexibench.load(args.table)
     fidelity = recipe.fidelity if recipe.fidelity in bench.fidelities else bench.default_fidelity
@@ -535,8 +539,8 @@ def main(argv: list[str] | None = None) -> str:
         started = time.perf_counter()
         ran = run_pairs(pairs, recipe, seeds, out_dir, args.data, modes, args.device, progress=print)
         print(f"{ran} evaluation(s) in {time.perf_counter() - started:.0f} s -> {out_dir}")
-    command = "python paper_repro/table6_transfer.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    return write_outputs(collect(out_dir, pairs, seeds), pairs, recipe.name, command=command.strip())
+    command = command_line("table6_transfer.py", argv)
+    return write_outputs(collect(out_dir, pairs, seeds), pairs, recipe.name, command=command)
 
 
 def _split_cards(text: str) -> list[str]:

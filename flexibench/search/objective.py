@@ -214,7 +214,8 @@ class TableObjective:
         else:
             result = self.bench.query(card, fidelity=self.fidelity, seed="sample")
         pretrain, finetune = float(result.pretrain_time_s), float(result.finetune_time_s)
-        return Evaluation(float(result.score), pretrain, finetune, finetune + self.transfer_pretrain_share * pretrain)
+        transferred = transfer_cost_s(pretrain, finetune, self.transfer_pretrain_share)
+        return Evaluation(float(result.score), pretrain, finetune, transferred)
 
     @property
     def optimum(self) -> float:
@@ -227,6 +228,11 @@ class TableObjective:
             "optimum": self._optimum,
             "transfer_pretrain_share": self.transfer_pretrain_share,
         }
+
+
+def transfer_cost_s(pretrain_s: float, finetune_s: float, pretrain_share: float) -> float:
+    """Seconds a card costs after weight transfer: its fine-tuning plus ``pretrain_share`` of its pretraining."""
+    return finetune_s + pretrain_share * pretrain_s
 
 
 def default_transfer_share(recipe: dict[str, Any]) -> float:

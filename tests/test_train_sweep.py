@@ -1,4 +1,4 @@
-"""Sweep queue order, resuming, crash safety under kill -9, the CLI and the Ray backend."""
+"""Sweep queue order, resuming, crash safety under kill -9, stopping with SIGTERM, the CLI and the Ray backend."""
 
 from __future__ import annotations
 
@@ -104,6 +104,55 @@ def test_kill_9_and_restart_loses_and_duplicates_nothing(data_dir, tmp_path) -> 
         keys = [r.key for r in read_shard(shard)]
     assert len(keys) == 4 == len(set(keys)) and keys[: len(before)] == before
     assert (shard.parent / (shard.name + ".torn")).exists()
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        found |= {int(c) for c in (task / "children").read_text().split()}
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads child processes from /proc")
+def test_sigterm_stops_the_pool_workers_before_they_append(data_dir, tmp_path) -> None:  # noqa: F811
+    """A killed sweep must not leave workers that finish their job and append after a pack."""
+    recipe = tmp_path / "endless.yaml"
+    recipe.write_text(yaml.safe_dump(tiny_recipe(steps=10_000_000)))  # never finishes on its own
+    cards = tmp_path / "cards.txt"
+    cards.write_text("bert-tiny\nfnet-tiny\n")
+    out = tmp_path / "sweep"
+    cmd = _sweep_cmd(recipe, cards, data_dir, out)
+    cmd[cmd.index("--workers") + 1] = "2"
+    log = tmp_path / "sweep.log"  # not a pipe: an orphaned worker would hold it open
+    with open(log, "wb") as handle:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=handle, start_new_session=True)
+    deadline, workers = time.time() + 120, set()
+    while time.time() < deadline and proc.poll() is None and len(workers) < 3:  # 2 workers + resource tracker
+        workers = _children(proc.pid)
+        time.sleep(0.2)
+    try:
+        assert len(workers) >= 3, "the sweep did not start its pool"
+        time.sleep(3)  # let the workers reach training
+        os.kill(proc.pid, signal.SIGTERM)  # the parent only, as `kill <pid>` does
+        assert proc.wait(timeout=60) == 128 + signal.SIGTERM, log.read_text()[-2000:]
+        deadline = time.time() + 30
+        while time.time() < deadline and any(_running(pid) for pid in workers):
+            time.sleep(0.2)
+        assert not any(_running(pid) for pid in workers)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        for pid in workers:
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
+    assert all(not shard.read_bytes() for shard in out.glob("*.jsonl"))  # nothing appended after the stop
 
 
 @pytest.mark.slow

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import signal
+from contextlib import closing
 from typing import Any
 
 from flexibench.errors import DataError
@@ -92,7 +94,8 @@ def _sweep(args: argparse.Namespace) -> int:
     if args.limit is not None:
         cards = cards[: args.limit]
     counts = {"ok": 0, "diverged": 0, "failed": 0}
-    for record in run_sweep(
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)  # unwinds the sweep, which stops its workers
+    records = run_sweep(
         cards,
         recipe,
         _seeds(args.seeds),
@@ -103,20 +106,27 @@ def _sweep(args: argparse.Namespace) -> int:
         backend=args.backend,
         address=args.address,
         progress=not args.no_progress,
-    ):
-        counts[record.status] += 1
-        score = "nan" if math.isnan(record.score) else f"{record.score:.2f}"
-        print(
-            json.dumps(
-                {
-                    "card": record.card_hash[:12],
-                    "seed": record.seed,
-                    "status": record.status,
-                    "score": score,
-                    "time_s": round(record.total_time_s, 1),
-                }
-            ),
-            flush=True,
-        )
+    )
+    with closing(records):
+        for record in records:
+            counts[record.status] += 1
+            score = "nan" if math.isnan(record.score) else f"{record.score:.2f}"
+            print(
+                json.dumps(
+                    {
+                        "card": record.card_hash[:12],
+                        "seed": record.seed,
+                        "status": record.status,
+                        "score": score,
+                        "time_s": round(record.total_time_s, 1),
+                    }
+                ),
+                flush=True,
+            )
     print(json.dumps({"finished": counts}))
     return 0
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    """``kill`` of a sweep behaves like Ctrl-C: unwind, stop the workers, exit 143."""
+    raise SystemExit(128 + signum)

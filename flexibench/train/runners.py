@@ -113,13 +113,41 @@ def run_local(jobs: Iterable[Job], workers: int = 1, threads: int = 1, progress:
                 yield record
             return
         # spawn: torch with threads does not survive fork reliably; the pool sizes the work
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+        finished = False
+        try:
             futures = [pool.submit(run_one, job) for job in placed]
             for future in as_completed(futures):
                 bar.update(1)
                 yield future.result()
+            finished = True
+        finally:
+            if finished:
+                pool.shutdown()
+            else:  # stopped early (error, Ctrl-C, SIGTERM via the CLI, a closed generator)
+                stop_pool(pool)
     finally:
         bar.close()
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel queued jobs and kill running workers, so a stopped sweep stops appending.
+
+    ``shutdown`` alone lets running workers finish their job and write its record after
+    the caller has gone (and after a ``pack`` that took the shards as final). A record
+    goes out in one ``write``, so a killed worker leaves no partial line.
+    """
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14+
+    if terminate is not None:
+        terminate()
+        return
+    processes = list((pool._processes or {}).values())  # noqa: SLF001 - no public handle before 3.14
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=10)
 
 
 def run_ray(

@@ -34,10 +34,7 @@ def frontier(frame: pd.DataFrame) -> pd.DataFrame:
 
 def table_answers(bench: object, fidelity: str) -> pd.DataFrame:
     """Every card of the table with the table's answer: seed mean if measured, else the surrogate's mean."""
-    rows = [bench._frame_row(bench.query(card, fidelity=fidelity, seed="mean")) for card in bench.cards()]
-    frame = pd.DataFrame(rows)
-    frame["measured"] = frame["n_seeds"] > 0
-    return frame
+    return bench.to_pandas(fidelity, predicted=True)
 
 
 def claims(frame: pd.DataFrame) -> list[str]:

@@ -140,6 +140,12 @@ def test_iterate_filter_best_and_pandas(setup):
     assert len(per_seed) == 84 and set(per_seed["status"]) == {"ok", "diverged", "failed"}
     everything = bench.filter(measured=False)
     assert len(everything) == len(bench) and {r.source for r in everything} == {"table", "surrogate"}
+    whole = bench.to_pandas(predicted=True)  # every card once: measured means, then the surrogate's answers
+    assert len(whole) == len(bench) == whole["card"].nunique() and whole["measured"].sum() == 42
+    guess = whole[~whole["measured"]].iloc[0]
+    assert guess["score"] == bench.query(ModelCard.from_json(guess["card"])).score and guess["n_seeds"] == 0
+    with pytest.raises(ValueError, match="choose one"):
+        bench.to_pandas(per_seed=True, predicted=True)
 
 
 def test_training_cost_uses_weight_transfer(setup):

@@ -390,11 +390,27 @@ class Benchmark:
         """The ``k`` measured cards with the highest mean score at ``fidelity``."""
         return sorted(self.results(fidelity), key=lambda r: r.score, reverse=True)[:k]
 
-    def to_pandas(self, fidelity: str | None = None, *, per_seed: bool = False) -> pd.DataFrame:
-        """Measured results as a DataFrame: one row per card (seed-averaged) or per record."""
+    def to_pandas(
+        self, fidelity: str | None = None, *, per_seed: bool = False, predicted: bool = False
+    ) -> pd.DataFrame:
+        """Measured results as a DataFrame: one row per card (seed-averaged) or per record.
+
+        ``predicted=True`` adds a row for every unmeasured card of the table with the
+        surrogate's answer, and a ``measured`` column to tell them apart: the whole space
+        as the table sees it (e.g. a Pareto frontier over all 9,312 level-1 cards).
+        """
         import pandas as pd
 
         fid = self._fidelity(fidelity)
+        if per_seed and predicted:
+            raise ValueError("per_seed and predicted: choose one (a prediction has no seeds)")
+        if predicted:
+            results = list(fid.mean.values()) + [
+                self.query(card, fidelity=fid.name, seed="mean") for card in self.cards(fid.name, measured=False)
+            ]
+            frame = pd.DataFrame([self._frame_row(r) for r in results])
+            frame["measured"] = frame["n_seeds"] > 0
+            return frame
         if per_seed:
             rows = []
             for card, idx in fid.rows_of.items():

@@ -76,7 +76,8 @@ def test_unmeasured_library_card_uses_stored_surrogate_predictions(setup):
     assert result.source == "surrogate" and result.n_seeds == 0 and result.task_scores == {}
     assert math.isfinite(result.score) and result.score_std > 0
     model = deserialize(bench._table.read("surrogate/nano/weights").tobytes())
-    mean, std = model.predict(library.embeddings[50:51])
+    mean, std = model.predict(library.embeddings[50:51], bench._arch("params")[50:51])
+    assert model.scaling is not None  # the size input is on
     assert result.score == pytest.approx(mean[0], rel=1e-5) and result.score_std == pytest.approx(std[0], rel=1e-4)
     samples = [bench.query(card, seed="sample", rng=np.random.default_rng(i)).score for i in range(400)]
     assert np.mean(samples) == pytest.approx(result.score, abs=4 * result.score_std / 20)
@@ -91,7 +92,7 @@ def test_in_space_card_outside_the_table_is_embedded_and_predicted(setup):
     assert card not in bench
     result = bench.query(card)
     model = deserialize(bench._table.read("surrogate/nano/weights").tobytes())
-    mean, _ = model.predict(library.embed(card)[None, :])
+    mean, _ = model.predict(library.embed(card)[None, :], np.asarray([result.params]))
     assert result.source == "surrogate" and result.score == pytest.approx(mean[0], rel=1e-5)
     assert result.flops > 0 and result.params > 0
 
@@ -200,3 +201,28 @@ def test_default_path_comes_from_the_environment(setup, monkeypatch):
     monkeypatch.setenv("FLEXIBENCH_TABLE", str(path))
     with flexibench.load() as bench:
         assert bench.path == path
+
+
+def test_surrogate_bytes_keep_their_input_scaling_and_old_tables_read_embeddings_alone() -> None:
+    from flexibench.bench.table_surrogate import InputScaling, serialize
+    from flexibench.errors import DataError
+    from flexibench.surrogates import MLPEnsemble
+
+    rng = np.random.default_rng(0)
+    params = rng.integers(10**6, 10**8, 40)
+    scaling = InputScaling.fit(params)
+    assert InputScaling.fit(np.r_[params, -1]) is None  # a count unknown: no size input
+    embeddings = rng.normal(size=(40, 4)).astype(np.float32)
+    inputs = scaling.inputs(embeddings, params)
+    assert inputs.shape == (40, 5) and abs(inputs[:, -1].mean()) < 1e-5 and inputs[:, -1].std() == pytest.approx(1)
+    y = inputs[:, -1] * 2.0 + rng.normal(scale=0.1, size=40)
+    model = MLPEnsemble(n_members=2, hidden=(8,), epochs=20).fit(inputs, y)
+    stored = deserialize(serialize(model, scaling))
+    assert stored.scaling == scaling
+    np.testing.assert_allclose(stored.predict(embeddings, params)[0], model.predict(inputs)[0], rtol=1e-5)
+    with pytest.raises(DataError, match="unknown"):
+        stored.predict(embeddings[:1], np.asarray([-1]))
+    old = MLPEnsemble(n_members=2, hidden=(8,), epochs=20).fit(embeddings, y)
+    legacy = deserialize(serialize(old))  # a table packed before the size input
+    assert legacy.scaling is None
+    np.testing.assert_allclose(legacy.predict(embeddings, params)[0], old.predict(embeddings)[0], rtol=1e-5)

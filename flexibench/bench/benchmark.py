@@ -296,8 +296,8 @@ class Benchmark:
             std = float(self._table.read(f"{schema.SURROGATE}/{fid.name}/std")[row])
             params, flops = int(self._arch("params")[row]), int(self._arch("flops")[row])
         else:
-            mean, std = self._predict_new(card, fid.name)
             params, flops = self._params_flops(card)
+            mean, std = self._predict_new(card, fid.name, params)
         pre, fine = fid.estimate_times(flops)
         return QueryResult(
             card=card,
@@ -313,7 +313,7 @@ class Benchmark:
             source="surrogate",
         )
 
-    def _predict_new(self, card: ModelCard, fidelity: str) -> tuple[float, float]:
+    def _predict_new(self, card: ModelCard, fidelity: str, params: int) -> tuple[float, float]:
         """Surrogate prediction for an in-space card that has no row: embed it, run the stored ensemble."""
         model = self._models.get(fidelity)
         if model is None:
@@ -321,7 +321,7 @@ class Benchmark:
 
             blob = self._table.read(f"{schema.SURROGATE}/{fidelity}/weights").tobytes()
             model = self._models[fidelity] = deserialize(blob)
-        mean, std = model.predict(self.embedding(card)[None, :])
+        mean, std = model.predict(self.embedding(card)[None, :], np.asarray([params]))
         return float(mean[0]), float(std[0])
 
     def _params_flops(self, card: ModelCard) -> tuple[int, int]:

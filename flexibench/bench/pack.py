@@ -115,7 +115,7 @@ def pack(
         report.records[fidelity] = len(recs)
         report.measured_cards[fidelity] = len(np.unique(columns["arch"][ok]))
         if fit_surrogate:
-            fitted = _fit_surrogate(fidelity, columns, archs["embedding"], surrogate_options or {})
+            fitted = _fit_surrogate(fidelity, columns, archs, surrogate_options or {})
             if fitted is not None:
                 model_columns, model_attrs = fitted
                 datasets.update({f"{schema.SURROGATE}/{fidelity}/{k}": v for k, v in model_columns.items()})
@@ -256,9 +256,15 @@ def _result_columns(
 
 
 def _fit_surrogate(
-    fidelity: str, columns: dict[str, np.ndarray], embeddings: np.ndarray, options: dict[str, Any]
+    fidelity: str, columns: dict[str, np.ndarray], archs: dict[str, np.ndarray], options: dict[str, Any]
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
-    from flexibench.bench.table_surrogate import MIN_CARDS, fit_table_surrogate, mean_scores_per_arch
+    from flexibench.bench.table_surrogate import (
+        MIN_CARDS,
+        InputScaling,
+        fit_table_surrogate,
+        mean_scores_per_arch,
+        surrogate_inputs,
+    )
 
     rows, scores = mean_scores_per_arch(columns["arch"], columns["status"], columns["score"])
     if len(rows) < options.get("min_cards", MIN_CARDS):
@@ -268,8 +274,13 @@ def _fit_surrogate(
             stacklevel=3,
         )
         return None
-    fit = fit_table_surrogate(embeddings[rows], scores, **{k: v for k, v in options.items() if k != "min_cards"})
-    mean, std = fit.model.predict(embeddings)
+    scaling = InputScaling.fit(archs["params"])
+    if scaling is None:
+        warnings.warn("parameter counts unknown: the surrogate reads the embedding alone", stacklevel=3)
+    inputs = surrogate_inputs(archs["embedding"], archs["params"], scaling)
+    settings = {k: v for k, v in options.items() if k != "min_cards"}
+    fit = fit_table_surrogate(inputs[rows], scores, scaling=scaling, **settings)
+    mean, std = fit.model.predict(inputs)
     return fit.columns(mean, std), fit.attrs()
 
 

@@ -1,7 +1,11 @@
 """The table's surrogate: answers cards nobody trained, with a mean and a spread.
 
 It is the shared :class:`flexibench.surrogates.MLPEnsemble` fitted on the
-Transformer2vec embeddings of measured cards and their seed-averaged scores. A
+Transformer2vec embeddings of measured cards, plus their standardised log
+parameter count (:class:`InputScaling`), and their seed-averaged scores. The
+embedding places a card among its graph-edit neighbours but carries no notion of
+size; repeated K-fold cross-validation ranks unseen cards better and errs less
+with the size input (``paper_repro/surrogate_cv.py``). A
 random held-out split (``val_fraction`` of the measured cards, seeded) gives the
 validation figures stored beside the weights (Kendall tau, Spearman rho, RMSE);
 the stored model is the one those figures describe (fitted on the training part
@@ -34,11 +38,69 @@ def mean_scores_per_arch(arch: np.ndarray, status: np.ndarray, score: np.ndarray
     return rows, sums / np.maximum(counts, 1)
 
 
+@dataclass(frozen=True)
+class InputScaling:
+    """Surrogate inputs: the card's embedding, then ``(log(params) - mean) / std`` over the table's rows.
+
+    Tables packed before the size input existed have no scaling stored; their
+    surrogate reads the embedding alone (:meth:`from_metadata` returns None).
+    """
+
+    log_params_mean: float
+    log_params_std: float
+
+    @classmethod
+    def fit(cls, params: np.ndarray) -> InputScaling | None:
+        """Scaling over every table row; None when a count is unknown (-1: packed without the model code)."""
+        params = np.asarray(params, np.float64)
+        if not len(params) or (params <= 0).any():
+            return None
+        logs = np.log(params)
+        return cls(float(logs.mean()), float(logs.std()) or 1.0)
+
+    def inputs(self, embeddings: np.ndarray, params: np.ndarray) -> np.ndarray:
+        from flexibench.errors import DataError
+
+        if (np.asarray(params) <= 0).any():
+            raise DataError("the surrogate needs parameter counts and one is unknown (-1); install torch")
+        size = (np.log(np.asarray(params, np.float64)) - self.log_params_mean) / self.log_params_std
+        return np.column_stack([np.asarray(embeddings, np.float32), size.astype(np.float32)])
+
+    def metadata(self) -> dict[str, str]:
+        return {"log_params_mean": repr(self.log_params_mean), "log_params_std": repr(self.log_params_std)}
+
+    @classmethod
+    def from_metadata(cls, meta: dict[str, str]) -> InputScaling | None:
+        if "log_params_mean" not in meta:
+            return None
+        return cls(float(meta["log_params_mean"]), float(meta["log_params_std"]))
+
+
+def surrogate_inputs(embeddings: np.ndarray, params: np.ndarray, scaling: InputScaling | None) -> np.ndarray:
+    """What the surrogate reads for these rows (the embedding alone when ``scaling`` is None)."""
+    if scaling is None:
+        return np.asarray(embeddings, np.float32)
+    return scaling.inputs(embeddings, params)
+
+
+@dataclass
+class TableSurrogate:
+    """The stored surrogate, ready to answer: the ensemble and how its inputs are built."""
+
+    model: Any  # flexibench.surrogates.MLPEnsemble
+    scaling: InputScaling | None
+
+    def predict(self, embeddings: np.ndarray, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and spread of the score for cards with these embeddings and parameter counts."""
+        return self.model.predict(surrogate_inputs(embeddings, params, self.scaling))
+
+
 @dataclass
 class SurrogateFit:
     """A fitted ensemble plus how it was validated."""
 
     model: Any  # flexibench.surrogates.MLPEnsemble
+    scaling: InputScaling | None
     options: dict[str, Any]
     kendall_tau: float
     spearman: float
@@ -49,8 +111,10 @@ class SurrogateFit:
 
     def attrs(self) -> dict[str, Any]:
         """Group attributes for ``/surrogate/<fidelity>`` (see :data:`flexibench.bench.schema.SURROGATE_ATTRS`)."""
+        inputs = ["embedding", "log_params"] if self.scaling else ["embedding"]
+        model = {"class": "flexibench.surrogates.MLPEnsemble", "options": self.options, "inputs": inputs}
         return {
-            "model": json.dumps({"class": "flexibench.surrogates.MLPEnsemble", "options": self.options}),
+            "model": json.dumps(model),
             "kendall_tau": self.kendall_tau,
             "spearman": self.spearman,
             "rmse": self.rmse,
@@ -61,16 +125,25 @@ class SurrogateFit:
 
     def columns(self, mean: np.ndarray, std: np.ndarray) -> dict[str, np.ndarray]:
         return {
-            "weights": np.frombuffer(serialize(self.model), dtype=np.uint8).copy(),
+            "weights": np.frombuffer(serialize(self.model, self.scaling), dtype=np.uint8).copy(),
             "mean": np.asarray(mean, np.float32),
             "std": np.asarray(std, np.float32),
         }
 
 
 def fit_table_surrogate(
-    X: np.ndarray, y: np.ndarray, *, val_fraction: float = 0.2, split_seed: int = 0, **options: Any
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    scaling: InputScaling | None = None,
+    val_fraction: float = 0.2,
+    split_seed: int = 0,
+    **options: Any,
 ) -> SurrogateFit:
-    """Fit the ensemble on a random ``1 - val_fraction`` of the rows and score it on the rest."""
+    """Fit the ensemble on a random ``1 - val_fraction`` of the rows and score it on the rest.
+
+    ``X`` is already the surrogate's input (:func:`surrogate_inputs` under ``scaling``).
+    """
     from scipy.stats import kendalltau, spearmanr
 
     from flexibench.surrogates import MLPEnsemble
@@ -90,6 +163,7 @@ def fit_table_surrogate(
     rmse = float(np.sqrt(np.mean((predicted - y[val]) ** 2)))
     return SurrogateFit(
         model=model,
+        scaling=scaling,
         options={**settings, "hidden": list(settings["hidden"])},
         kendall_tau=float(tau),
         spearman=float(rho),
@@ -100,8 +174,8 @@ def fit_table_surrogate(
     )
 
 
-def serialize(model: Any) -> bytes:
-    """Safetensors bytes of the ensemble's weights, with its options and target scaling as metadata."""
+def serialize(model: Any, scaling: InputScaling | None = None) -> bytes:
+    """Safetensors bytes of the ensemble's weights, with its options, input and target scaling as metadata."""
     from safetensors.torch import save
 
     state = {k: v.detach().contiguous() for k, v in model.net.state_dict().items()}
@@ -111,12 +185,13 @@ def serialize(model: Any) -> bytes:
         "inputs": str(model.n_features_in_),
         "target_mean": repr(float(model.scaler.mean)),
         "target_scale": repr(float(model.scaler.scale)),
+        **(scaling.metadata() if scaling else {}),
     }
     return save(state, metadata=metadata)
 
 
-def deserialize(blob: bytes) -> Any:
-    """Rebuild a ready-to-predict :class:`MLPEnsemble` from :func:`serialize` bytes (no retraining)."""
+def deserialize(blob: bytes) -> TableSurrogate:
+    """Rebuild a ready-to-predict surrogate from :func:`serialize` bytes (no retraining)."""
     from safetensors.torch import load
 
     from flexibench.surrogates import MLPEnsemble
@@ -129,7 +204,7 @@ def deserialize(blob: bytes) -> Any:
     model.net.eval()
     model.n_features_in_ = int(meta["inputs"])
     model.scaler.mean, model.scaler.scale = float(meta["target_mean"]), float(meta["target_scale"])
-    return model
+    return TableSurrogate(model, InputScaling.from_metadata(meta))
 
 
 def safetensors_metadata(blob: bytes) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""paper_repro scripts (Figures 4-5, Table 6, Appendix B.5) at toy sizes on fixture tables and fixture data.
+"""paper_repro scripts (Figures 4-6, Table 6, B.5, surrogate inputs) at toy sizes on fixture tables and data.
 
 Each test runs a script's core function on a few short runs (or, for Table 6, the tiny
 training recipe on a generated corpus) and checks the outputs it writes and that a
@@ -29,6 +29,7 @@ import b5_hierarchical  # noqa: E402
 import fig4_embeddings  # noqa: E402
 import fig5_search  # noqa: E402
 import fig6_frontier  # noqa: E402
+import surrogate_cv  # noqa: E402
 import table6_transfer  # noqa: E402
 
 torch.set_num_threads(1)
@@ -265,3 +266,13 @@ def test_fig6_frontier_and_claims() -> None:
     assert fig6_frontier.claims(frame[frame.homogeneous]) == ["- needs both homogeneous and heterogeneous cards"]
     bigger = frame[frame.short != "het-small"]  # now the only match is larger than the best homogeneous card
     assert "1.2x more parameters" in fig6_frontier.claims(bigger)[2]
+
+
+def test_surrogate_cv_scores_both_inputs_out_of_fold(tmp_path) -> None:
+    path, _ = fixture_table(tmp_path / "table")
+    out = tmp_path / "cv.md"
+    assert surrogate_cv.main(["--table", str(path), "--folds", "3", "--repeats", "1", "--out", str(out)]) == 0
+    rows = [line.split("|") for line in out.read_text().splitlines() if line.startswith("| MLP")]
+    assert [r[1].strip() for r in rows] == ["MLP ensemble, embedding", "MLP ensemble, embedding + log params"]
+    assert all(-1 <= float(r[2]) <= 1 and float(r[4]) > 0 for r in rows)
+    assert "42 measured cards" in out.read_text()

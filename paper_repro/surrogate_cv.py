@@ -20,10 +20,9 @@ from typing import Any
 
 import numpy as np
 from _search_runs import command_line, table_id
-from scipy.stats import kendalltau, spearmanr
 
 import flexibench
-from flexibench.bench.table_surrogate import DEFAULT_OPTIONS, InputScaling
+from flexibench.bench.table_surrogate import DEFAULT_OPTIONS, InputScaling, validation_figures
 from flexibench.space import ModelCard
 
 HERE = Path(__file__).resolve().parent
@@ -31,16 +30,15 @@ HERE = Path(__file__).resolve().parent
 
 def cross_validate(make: Callable[[], Any], X: np.ndarray, y: np.ndarray, folds: int, repeats: int) -> dict:
     """Mean Kendall tau, Spearman rho and RMSE of out-of-fold predictions over ``repeats`` shuffles."""
-    taus, rhos, rmses = [], [], []
+    figures = []
     for repeat in range(repeats):
         predicted = np.empty(len(y))
         for fold in np.array_split(np.random.default_rng(repeat).permutation(len(y)), folds):
             train = np.setdiff1d(np.arange(len(y)), fold)
             predicted[fold] = make().fit(X[train], y[train]).predict(X[fold])[0]
-        taus.append(kendalltau(predicted, y).statistic)
-        rhos.append(spearmanr(predicted, y).statistic)
-        rmses.append(float(np.sqrt(np.mean((predicted - y) ** 2))))
-    return {"tau": np.mean(taus), "rho": np.mean(rhos), "rmse": np.mean(rmses)}
+        figures.append(validation_figures(predicted, y))
+    tau, rho, rmse = np.mean(figures, axis=0)
+    return {"tau": tau, "rho": rho, "rmse": rmse}
 
 
 def candidates(bench: Any, whole: Any, frame: Any, with_gp: bool) -> dict[str, tuple[Callable[[], Any], np.ndarray]]:

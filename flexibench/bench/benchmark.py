@@ -405,10 +405,7 @@ class Benchmark:
         if per_seed and predicted:
             raise ValueError("per_seed and predicted: choose one (a prediction has no seeds)")
         if predicted:
-            results = list(fid.mean.values()) + [
-                self.query(card, fidelity=fid.name, seed="mean") for card in self.cards(fid.name, measured=False)
-            ]
-            frame = pd.DataFrame([self._frame_row(r) for r in results])
+            frame = pd.DataFrame([self._frame_row(r) for r in self.filter(fid.name, measured=False)])
             frame["measured"] = frame["n_seeds"] > 0
             return frame
         if per_seed:

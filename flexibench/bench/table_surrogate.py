@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from flexibench.errors import DataError
+
 MIN_CARDS = 10  # fewer measured cards than this: no surrogate (its figures would be noise)
 DEFAULT_OPTIONS: dict[str, Any] = {"n_members": 5, "hidden": (64, 64), "epochs": 300, "lr": 3e-3, "weight_decay": 1e-4}
 
@@ -59,8 +61,6 @@ class InputScaling:
         return cls(float(logs.mean()), float(logs.std()) or 1.0)
 
     def inputs(self, embeddings: np.ndarray, params: np.ndarray) -> np.ndarray:
-        from flexibench.errors import DataError
-
         if (np.asarray(params) <= 0).any():
             raise DataError("the surrogate needs parameter counts and one is unknown (-1); install torch")
         size = (np.log(np.asarray(params, np.float64)) - self.log_params_mean) / self.log_params_std
@@ -144,8 +144,6 @@ def fit_table_surrogate(
 
     ``X`` is already the surrogate's input (:func:`surrogate_inputs` under ``scaling``).
     """
-    from scipy.stats import kendalltau, spearmanr
-
     from flexibench.surrogates import MLPEnsemble
 
     if not 0.0 < val_fraction < 1.0:
@@ -158,9 +156,7 @@ def fit_table_surrogate(
     settings["hidden"] = tuple(settings["hidden"])
     model = MLPEnsemble(seed=split_seed, **settings).fit(X[train], y[train])
     predicted, _ = model.predict(X[val])
-    tau = kendalltau(predicted, y[val]).statistic
-    rho = spearmanr(predicted, y[val]).statistic
-    rmse = float(np.sqrt(np.mean((predicted - y[val]) ** 2)))
+    tau, rho, rmse = validation_figures(predicted, y[val])
     return SurrogateFit(
         model=model,
         scaling=scaling,
@@ -172,6 +168,15 @@ def fit_table_surrogate(
         n_val=len(val),
         split_seed=split_seed,
     )
+
+
+def validation_figures(predicted: np.ndarray, measured: np.ndarray) -> tuple[float, float, float]:
+    """Kendall tau, Spearman rho and RMSE of predictions against measured scores (what ``info`` reports)."""
+    from scipy.stats import kendalltau, spearmanr
+
+    tau = kendalltau(predicted, measured).statistic
+    rho = spearmanr(predicted, measured).statistic
+    return float(tau), float(rho), float(np.sqrt(np.mean((np.asarray(predicted) - measured) ** 2)))
 
 
 def serialize(model: Any, scaling: InputScaling | None = None) -> bytes:

@@ -114,18 +114,15 @@ def run_local(jobs: Iterable[Job], workers: int = 1, threads: int = 1, progress:
             return
         # spawn: torch with threads does not survive fork reliably; the pool sizes the work
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
-        finished = False
         try:
             futures = [pool.submit(run_one, job) for job in placed]
             for future in as_completed(futures):
                 bar.update(1)
                 yield future.result()
-            finished = True
-        finally:
-            if finished:
-                pool.shutdown()
-            else:  # stopped early (error, Ctrl-C, SIGTERM via the CLI, a closed generator)
-                stop_pool(pool)
+        except BaseException:  # stopped early: an error, Ctrl-C, SIGTERM via the CLI, a closed generator
+            stop_pool(pool)
+            raise
+        pool.shutdown()
     finally:
         bar.close()
 

@@ -5,6 +5,8 @@ noisy at a few hundred cards. This script scores candidate inputs and models by
 repeated K-fold cross-validation instead: every measured card is predicted once per
 repeat by a model that never saw it. It backs the choice in
 ``flexibench.bench.table_surrogate`` (embedding + standardised log parameter count).
+Pack stores the same figures for the chosen inputs (``cv_*``, printed by
+``flexibench info``); its row here matches them.
 
     python paper_repro/surrogate_cv.py [--table data/flexibench.h5] [--folds 5] [--repeats 3] [--gp]
 """
@@ -22,23 +24,10 @@ import numpy as np
 from _search_runs import command_line, table_id
 
 import flexibench
-from flexibench.bench.table_surrogate import DEFAULT_OPTIONS, InputScaling, validation_figures
+from flexibench.bench.table_surrogate import CV_FOLDS, CV_REPEATS, DEFAULT_OPTIONS, InputScaling, cross_validate
 from flexibench.space import ModelCard
 
 HERE = Path(__file__).resolve().parent
-
-
-def cross_validate(make: Callable[[], Any], X: np.ndarray, y: np.ndarray, folds: int, repeats: int) -> dict:
-    """Mean Kendall tau, Spearman rho and RMSE of out-of-fold predictions over ``repeats`` shuffles."""
-    figures = []
-    for repeat in range(repeats):
-        predicted = np.empty(len(y))
-        for fold in np.array_split(np.random.default_rng(repeat).permutation(len(y)), folds):
-            train = np.setdiff1d(np.arange(len(y)), fold)
-            predicted[fold] = make().fit(X[train], y[train]).predict(X[fold])[0]
-        figures.append(validation_figures(predicted, y))
-    tau, rho, rmse = np.mean(figures, axis=0)
-    return {"tau": tau, "rho": rho, "rmse": rmse}
 
 
 def candidates(bench: Any, whole: Any, frame: Any, with_gp: bool) -> dict[str, tuple[Callable[[], Any], np.ndarray]]:
@@ -66,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--table", default=None, help="packed table (default: the packaged one)")
     parser.add_argument("--fidelity", default=None)
-    parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--folds", type=int, default=CV_FOLDS)
+    parser.add_argument("--repeats", type=int, default=CV_REPEATS)
     parser.add_argument("--gp", action="store_true", help="also score a GP on the same inputs (slower)")
     parser.add_argument("--out", default=str(HERE / "surrogate_cv.md"))
     args = parser.parse_args(argv)
@@ -88,9 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for name, (make, X) in candidates(bench, whole, frame, args.gp).items():
         start = time.perf_counter()
-        r = cross_validate(make, X, y, args.folds, args.repeats)
+        tau, rho, rmse = cross_validate(make, X, y, args.folds, args.repeats)
         seconds = time.perf_counter() - start
-        lines.append(f"| {name} | {r['tau']:.3f} | {r['rho']:.3f} | {r['rmse']:.3f} | {seconds:.0f} |")
+        lines.append(f"| {name} | {tau:.3f} | {rho:.3f} | {rmse:.3f} | {seconds:.0f} |")
         print(lines[-1], flush=True)
     Path(args.out).write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")

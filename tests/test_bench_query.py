@@ -173,7 +173,31 @@ def test_info_counts(setup):
     assert (nano["measured_cards"], nano["records"], nano["ok_records"], nano["seeds"]) == (42, 84, 82, [0, 1])
     assert nano["surrogate"]["n_train"] + nano["surrogate"]["n_val"] == 42
     assert -1 <= nano["surrogate"]["kendall_tau"] <= 1 and nano["surrogate"]["rmse"] >= 0
+    assert (nano["surrogate"]["cv_folds"], nano["surrogate"]["cv_repeats"]) == (5, 3)
+    assert -1 <= nano["surrogate"]["cv_kendall_tau"] <= 1 and nano["surrogate"]["cv_rmse"] >= 0
     assert info["fidelities"]["micro"]["surrogate"] is None
+
+
+def test_cross_validation_predicts_every_card_out_of_fold_as_scikit_learn_does() -> None:
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import KFold, cross_val_predict
+
+    from flexibench.bench.table_surrogate import cross_validate, validation_figures
+
+    class WithSpread(Ridge):  # the surrogates' predict returns (mean, std)
+        def predict(self, X):
+            return super().predict(X), np.zeros(len(X))
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(37, 3))
+    y = X @ [1.0, -2.0, 0.5] + rng.normal(scale=0.5, size=37)
+    figures = []
+    for repeat in range(2):  # repeat r shuffles with seed r, then splits into contiguous folds
+        order = np.random.default_rng(repeat).permutation(37)
+        predicted = cross_val_predict(Ridge(), X[order], y[order], cv=KFold(5))
+        figures.append(validation_figures(predicted, y[order]))
+    expected = np.mean(figures, axis=0)
+    np.testing.assert_allclose(cross_validate(WithSpread, X, y, folds=5, repeats=2), expected, rtol=1e-10)
 
 
 def test_load_and_query_read_little_and_never_import_torch(setup):

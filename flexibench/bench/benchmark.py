@@ -511,6 +511,7 @@ class Benchmark:
             if fid.has_surrogate:
                 attrs = self._table.attrs(f"{schema.SURROGATE}/{name}")
                 surrogate = {k: attrs.get(k) for k in schema.SURROGATE_ATTRS if k != "model"}
+                surrogate |= {k: attrs[k] for k in schema.SURROGATE_CV_ATTRS if k in attrs}
                 surrogate["model"] = attrs.get("model")
             out["fidelities"][name] = {
                 "records": len(fid.arch),

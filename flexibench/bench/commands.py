@@ -96,6 +96,11 @@ def _info(args: argparse.Namespace) -> int:
                 f"    surrogate (held-out {s['n_val']} of {s['n_train'] + s['n_val']} cards): "
                 f"Kendall tau {s['kendall_tau']:.3f}, Spearman {s['spearman']:.3f}, RMSE {s['rmse']:.3f}"
             )
+            if "cv_kendall_tau" in s:
+                print(
+                    f"    surrogate ({s['cv_folds']}-fold cross-validation, {s['cv_repeats']} repeats): "
+                    f"Kendall tau {s['cv_kendall_tau']:.3f}, Spearman {s['cv_spearman']:.3f}, RMSE {s['cv_rmse']:.3f}"
+                )
         else:
             print("    no surrogate (too few measured cards)")
     return 0
@@ -120,6 +125,8 @@ def _pack(args: argparse.Namespace) -> int:
     for name, count in report.records.items():
         figures = report.surrogates.get(name)
         extra = f"; surrogate Kendall tau {figures['kendall_tau']:.3f}, RMSE {figures['rmse']:.3f}" if figures else ""
+        if figures and "cv_kendall_tau" in figures:
+            extra += f" (cross-validated {figures['cv_kendall_tau']:.3f}, {figures['cv_rmse']:.3f})"
         print(f"  {name}: {count} records, {report.measured_cards[name]} measured cards{extra}")
     return 0
 

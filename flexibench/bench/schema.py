@@ -79,6 +79,8 @@ SURROGATE_COLUMNS = {
     "std": "float32",
 }
 SURROGATE_ATTRS = ("model", "kendall_tau", "spearman", "rmse", "n_train", "n_val", "split_seed")
+#: Repeated K-fold figures of the same recipe; tables packed before they existed lack them.
+SURROGATE_CV_ATTRS = ("cv_kendall_tau", "cv_spearman", "cv_rmse", "cv_folds", "cv_repeats")
 
 
 def dataset_paths(fidelities: list[str] | tuple[str, ...], surrogates: list[str] | tuple[str, ...]) -> list[str]:

@@ -13,10 +13,9 @@ only), so what ``flexibench info`` prints is what queries get. One split of a
 few hundred cards is noisy, so pack also stores repeated K-fold figures of the
 same recipe (``cv_*``): with 5 folds every model trains on 80% of the cards, as
 the stored one does, and every card is predicted by models that never saw it.
-Weights travel
-in the table as safetensors bytes, so loading needs no retraining; pack also
-stores the prediction for every table row, so queries on library cards need
-neither torch nor the weights.
+Weights travel in the table as safetensors bytes, so loading needs no
+retraining; pack also stores the prediction for every table row, so queries on
+library cards need neither torch nor the weights.
 """
 
 from __future__ import annotations
@@ -171,11 +170,9 @@ def fit_table_surrogate(
     tau, rho, rmse = validation_figures(predicted, y[val])
     cv = None
     if cv_folds >= 2 and len(y) >= 2 * cv_folds:
-        cv_tau, cv_rho, cv_rmse = cross_validate(
-            lambda: MLPEnsemble(seed=split_seed, **settings), X, y, cv_folds, max(cv_repeats, 1)
-        )
-        cv = {"cv_kendall_tau": cv_tau, "cv_spearman": cv_rho, "cv_rmse": cv_rmse}
-        cv |= {"cv_folds": cv_folds, "cv_repeats": max(cv_repeats, 1)}
+        repeats = max(cv_repeats, 1)
+        figures = cross_validate(lambda: MLPEnsemble(seed=split_seed, **settings), X, y, cv_folds, repeats)
+        cv = dict(zip(("cv_kendall_tau", "cv_spearman", "cv_rmse"), figures), cv_folds=cv_folds, cv_repeats=repeats)
     return SurrogateFit(
         model=model,
         scaling=scaling,

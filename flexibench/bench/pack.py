@@ -120,7 +120,7 @@ def pack(
                 model_columns, model_attrs = fitted
                 datasets.update({f"{schema.SURROGATE}/{fidelity}/{k}": v for k, v in model_columns.items()})
                 group_attrs[f"{schema.SURROGATE}/{fidelity}"] = model_attrs
-                figures = ("kendall_tau", "spearman", "rmse", "cv_kendall_tau", "cv_spearman", "cv_rmse")
+                figures = schema.SURROGATE_FIGURES + schema.SURROGATE_CV_FIGURES
                 report.surrogates[fidelity] = {k: model_attrs[k] for k in figures if k in model_attrs}
 
     meta = {

@@ -78,9 +78,11 @@ SURROGATE_COLUMNS = {
     "mean": "float32",  # prediction for every /archs row
     "std": "float32",
 }
-SURROGATE_ATTRS = ("model", "kendall_tau", "spearman", "rmse", "n_train", "n_val", "split_seed")
+SURROGATE_FIGURES = ("kendall_tau", "spearman", "rmse")  # validation figures on the held-out split
+SURROGATE_ATTRS = ("model", *SURROGATE_FIGURES, "n_train", "n_val", "split_seed")
 #: Repeated K-fold figures of the same recipe; tables packed before they existed lack them.
-SURROGATE_CV_ATTRS = ("cv_kendall_tau", "cv_spearman", "cv_rmse", "cv_folds", "cv_repeats")
+SURROGATE_CV_FIGURES = tuple(f"cv_{name}" for name in SURROGATE_FIGURES)
+SURROGATE_CV_ATTRS = (*SURROGATE_CV_FIGURES, "cv_folds", "cv_repeats")
 
 
 def dataset_paths(fidelities: list[str] | tuple[str, ...], surrogates: list[str] | tuple[str, ...]) -> list[str]:

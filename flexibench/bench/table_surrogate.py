@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from flexibench.bench import schema
 from flexibench.errors import DataError
 
 MIN_CARDS = 10  # fewer measured cards than this: no surrogate (its figures would be noise)
@@ -113,7 +114,7 @@ class SurrogateFit:
     n_train: int
     n_val: int
     split_seed: int
-    cv: dict[str, float | int] | None = None  # cv_kendall_tau, cv_spearman, cv_rmse, cv_folds, cv_repeats
+    cv: dict[str, float | int] | None = None  # schema.SURROGATE_CV_ATTRS
 
     def attrs(self) -> dict[str, Any]:
         """Group attributes for ``/surrogate/<fidelity>`` (see :data:`flexibench.bench.schema.SURROGATE_ATTRS`)."""
@@ -165,14 +166,18 @@ def fit_table_surrogate(
     val, train = order[:n_val], order[n_val:]
     settings = {**DEFAULT_OPTIONS, **options}
     settings["hidden"] = tuple(settings["hidden"])
-    model = MLPEnsemble(seed=split_seed, **settings).fit(X[train], y[train])
+
+    def make() -> MLPEnsemble:
+        return MLPEnsemble(seed=split_seed, **settings)
+
+    model = make().fit(X[train], y[train])
     predicted, _ = model.predict(X[val])
     tau, rho, rmse = validation_figures(predicted, y[val])
     cv = None
     if cv_folds >= 2 and len(y) >= 2 * cv_folds:
         repeats = max(cv_repeats, 1)
-        figures = cross_validate(lambda: MLPEnsemble(seed=split_seed, **settings), X, y, cv_folds, repeats)
-        cv = dict(zip(("cv_kendall_tau", "cv_spearman", "cv_rmse"), figures), cv_folds=cv_folds, cv_repeats=repeats)
+        figures = cross_validate(make, X, y, cv_folds, repeats)
+        cv = dict(zip(schema.SURROGATE_CV_FIGURES, figures), cv_folds=cv_folds, cv_repeats=repeats)
     return SurrogateFit(
         model=model,
         scaling=scaling,

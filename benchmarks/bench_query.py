@@ -67,11 +67,15 @@ PROBE = textwrap.dedent(
     for _ in range(5):
         measured_only += timed(bench.query, sample_m)
     names = timed(bench.query, ["bert-tiny"] * 1000)
+    # level-2 cards have no row: the stored ensemble answers from inputs built on the spot
+    outside = [bench.space.sample(rng, level=2) for _ in range(100)]
+    outside_ns = timed(bench.query, outside)
+    embed_ns = timed(bench.embedding, outside[:20]) if sys.argv[3] == "embed" else []
     print(json.dumps({
         "import_s": t1 - t0, "load_s": t2 - t1, "first_fidelity_read_s": t4 - t3, "rows": rows,
         "measured_cards": len(measured), "queries": len(warm),
         "cold_unmeasured_ns": cold_u, "warm_ns": warm, "dict_ns": ref, "warm_measured_ns": measured_only,
-        "name_ns": names,
+        "name_ns": names, "outside_ns": outside_ns, "embed_ns": embed_ns,
     }))
     """
 )
@@ -93,8 +97,9 @@ def build_table(directory: Path, measured: int, seeds: int) -> Path:
     return directory / "bench.h5"
 
 
-def probe(table: Path, what: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", PROBE, str(table), what], capture_output=True, text=True, check=True)
+def probe(table: Path, what: str, embed: bool = False) -> dict:
+    argv = [sys.executable, "-c", PROBE, str(table), what, "embed" if embed else "-"]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
 
 
@@ -105,6 +110,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--loads", type=int, default=7, help="fresh processes for the load timing")
     parser.add_argument("--keep", default=None, help="folder to keep (and reuse) the built table in")
+    parser.add_argument(
+        "--embed",
+        action="store_true",
+        help="also time Transformer2vec embedding of the level-2 cards (what the query cost when the "
+        "surrogate read embeddings; needs the level-1 graph library, built or cached)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         kept = Path(args.keep) / "bench.h5" if args.keep else None
@@ -117,7 +128,7 @@ def main() -> None:
             table = build_table(folder, args.measured, args.seeds)
             print(f"built {table.stat().st_size / 1e6:.1f} MB synthetic table in {time.perf_counter() - t:.0f} s")
         loads = [probe(table, "load") for _ in range(args.loads)]
-        q = probe(table, "query")
+        q = probe(table, "query", args.embed)
     load_s = statistics.median(x["load_s"] for x in loads)
     import_s = statistics.median(x["import_s"] for x in loads)
 
@@ -142,6 +153,11 @@ def main() -> None:
     print(f"| `query(card)`, measured + unmeasured mix | {us(q['warm_ns']):.2f} us | {us(q['warm_ns'], 99):.2f} us |")
     print(f'| `query("bert-tiny")` (a name) | {us(q["name_ns"]):.2f} us | {us(q["name_ns"], 99):.2f} us |')
     print(f"| reference: `dict[card]`, same cards | {us(q['dict_ns']):.2f} us | {us(q['dict_ns'], 99):.2f} us |")
+    out = q["outside_ns"]
+    print(f"| `query(card)`, level-2 card (no row: surrogate answers) | {us(out):.0f} us | {us(out, 99):.0f} us |")
+    if q["embed_ns"]:
+        emb = q["embed_ns"]
+        print(f"| reference: Transformer2vec embedding of a level-2 card | {us(emb):.0f} us | {us(emb, 99):.0f} us |")
 
 
 if __name__ == "__main__":

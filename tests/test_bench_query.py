@@ -76,8 +76,8 @@ def test_unmeasured_library_card_uses_stored_surrogate_predictions(setup):
     assert result.source == "surrogate" and result.n_seeds == 0 and result.task_scores == {}
     assert math.isfinite(result.score) and result.score_std > 0
     model = deserialize(bench._table.read("surrogate/nano/weights").tobytes())
-    mean, std = model.predict(library.embeddings[50:51], bench._arch("params")[50:51])
-    assert model.scaling is not None  # the size input is on
+    mean, std = model.predict([card], bench._arch("params")[50:51], space=bench.space)
+    assert model.inputs.names() == ["naive", "log_params"]  # design choices one-hot, then size
     assert result.score == pytest.approx(mean[0], rel=1e-5) and result.score_std == pytest.approx(std[0], rel=1e-4)
     samples = [bench.query(card, seed="sample", rng=np.random.default_rng(i)).score for i in range(400)]
     assert np.mean(samples) == pytest.approx(result.score, abs=4 * result.score_std / 20)
@@ -92,7 +92,7 @@ def test_in_space_card_outside_the_table_is_embedded_and_predicted(setup):
     assert card not in bench
     result = bench.query(card)
     model = deserialize(bench._table.read("surrogate/nano/weights").tobytes())
-    mean, _ = model.predict(library.embed(card)[None, :], np.asarray([result.params]))
+    mean, _ = model.predict([card], np.asarray([result.params]), space=bench.space)
     assert result.source == "surrogate" and result.score == pytest.approx(mean[0], rel=1e-5)
     assert result.flops > 0 and result.params > 0
 
@@ -227,26 +227,42 @@ def test_default_path_comes_from_the_environment(setup, monkeypatch):
         assert bench.path == path
 
 
-def test_surrogate_bytes_keep_their_input_scaling_and_old_tables_read_embeddings_alone() -> None:
-    from flexibench.bench.table_surrogate import InputScaling, serialize
+def test_surrogate_bytes_keep_their_inputs_and_old_tables_read_embeddings() -> None:
+    from flexibench.bench.table_surrogate import SurrogateInputs, serialize
     from flexibench.errors import DataError
+    from flexibench.space import DesignSpace, naive_features
     from flexibench.surrogates import MLPEnsemble
 
     rng = np.random.default_rng(0)
+    space = DesignSpace.default()
+    cards = [space.card_at(1, int(i)) for i in rng.choice(9312, 40, replace=False)]
     params = rng.integers(10**6, 10**8, 40)
-    scaling = InputScaling.fit(params)
-    assert InputScaling.fit(np.r_[params, -1]) is None  # a count unknown: no size input
-    embeddings = rng.normal(size=(40, 4)).astype(np.float32)
-    inputs = scaling.inputs(embeddings, params)
-    assert inputs.shape == (40, 5) and abs(inputs[:, -1].mean()) < 1e-5 and inputs[:, -1].std() == pytest.approx(1)
-    y = inputs[:, -1] * 2.0 + rng.normal(scale=0.1, size=40)
-    model = MLPEnsemble(n_members=2, hidden=(8,), epochs=20).fit(inputs, y)
-    stored = deserialize(serialize(model, scaling))
-    assert stored.scaling == scaling
-    np.testing.assert_allclose(stored.predict(embeddings, params)[0], model.predict(inputs)[0], rtol=1e-5)
+    inputs = SurrogateInputs.fit(params)
+    assert not SurrogateInputs.fit(np.r_[params, -1]).sized  # a count unknown: no size input
+    with pytest.raises(DataError, match="unknown; known"):
+        SurrogateInputs("graph")
+    X = inputs.build(cards, params)
+    one_hot = naive_features(cards, space)
+    assert X.shape == (40, one_hot.shape[1] + 1) and np.array_equal(X[:, :-1], one_hot)
+    assert abs(X[:, -1].mean()) < 1e-5 and X[:, -1].std() == pytest.approx(1)
+    y = X[:, -1] * 2.0 + rng.normal(scale=0.1, size=40)
+    model = MLPEnsemble(n_members=2, hidden=(8,), epochs=20).fit(X, y)
+    stored = deserialize(serialize(model, inputs))
+    assert stored.inputs == inputs
+    np.testing.assert_allclose(stored.predict(cards, params)[0], model.predict(X)[0], rtol=1e-5)
     with pytest.raises(DataError, match="unknown"):
-        stored.predict(embeddings[:1], np.asarray([-1]))
-    old = MLPEnsemble(n_members=2, hidden=(8,), epochs=20).fit(embeddings, y)
-    legacy = deserialize(serialize(old))  # a table packed before the size input
-    assert legacy.scaling is None
-    np.testing.assert_allclose(legacy.predict(embeddings, params)[0], old.predict(embeddings)[0], rtol=1e-5)
+        stored.predict(cards[:1], np.asarray([-1]))
+    # tables packed before the choice: Transformer2vec rows, with or without the size input
+    embeddings = rng.normal(size=(40, 4)).astype(np.float32)
+    sized = SurrogateInputs.fit(params, "embedding")
+    old_X = sized.build(cards, params, embeddings)
+    old = MLPEnsemble(n_members=2, hidden=(8,), epochs=20).fit(old_X, y)
+    meta = {**sized.metadata()}
+    meta.pop("features")  # older bytes carry no "features" key
+    assert SurrogateInputs.from_metadata(meta) == sized
+    legacy = deserialize(serialize(old, sized))
+    np.testing.assert_allclose(legacy.predict(cards, params, embeddings)[0], old.predict(old_X)[0], rtol=1e-5)
+    with pytest.raises(DataError, match="embeddings"):
+        legacy.predict(cards, params)
+    oldest = SurrogateInputs.from_metadata({})  # before the size input: the embedding alone
+    assert oldest.names() == ["embedding"] and np.array_equal(oldest.build(cards, params, embeddings), embeddings)

@@ -314,25 +314,28 @@ class Benchmark:
         )
 
     def _predict_new(self, card: ModelCard, fidelity: str, params: int) -> tuple[float, float]:
-        """Surrogate prediction for an in-space card that has no row: embed it, run the stored ensemble."""
+        """Surrogate prediction for an in-space card that has no row: build its inputs, run the stored ensemble."""
         model = self._models.get(fidelity)
         if model is None:
             from flexibench.bench.table_surrogate import deserialize
 
             blob = self._table.read(f"{schema.SURROGATE}/{fidelity}/weights").tobytes()
             model = self._models[fidelity] = deserialize(blob)
-        mean, std = model.predict(self.embedding(card)[None, :], np.asarray([params]))
+        embeddings = self.embedding(card)[None, :] if model.inputs.features == "embedding" else None
+        mean, std = model.predict([card], np.asarray([params]), embeddings, self.space)
         return float(mean[0]), float(std[0])
 
     def _params_flops(self, card: ModelCard) -> tuple[int, int]:
         from flexibench.bench.flops import card_flops
 
         flops = card_flops(card, int(self._table.meta.get("flops_seq_len", 128)))
-        try:
-            from flexibench.models import count_parameters
-        except ImportError:
+        try:  # memoised per block: count_parameters' numbers without building every model
+            from flexibench.bench.param_counts import counter_for
+
+            count = counter_for(int(self._table.meta.get("vocab_size", 50265)))
+        except ImportError:  # no torch: the model code is not importable
             return -1, flops
-        return int(count_parameters(card, int(self._table.meta.get("vocab_size", 50265)))), flops
+        return int(count(card)), flops
 
     # ------------------------------------------------------------------ cards
     def cards(self, fidelity: str | None = None, *, measured: bool | None = None) -> list[ModelCard]:

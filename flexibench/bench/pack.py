@@ -99,6 +99,7 @@ def pack(
     vocab = vocab_size or _vocab_from_records(records) or PAPER_VOCAB_SIZE
     cards, parsed = _record_cards(records, space, verify_hashes)
     archs, row_of = _arch_columns(library, cards, space, vocab, flops_seq_len, parsed)
+    row_cards = sorted(row_of, key=row_of.__getitem__)  # the card of every /archs row, in row order
 
     by_fidelity: dict[str, list[ResultRecord]] = defaultdict(list)
     for record in records:
@@ -115,7 +116,7 @@ def pack(
         report.records[fidelity] = len(recs)
         report.measured_cards[fidelity] = len(np.unique(columns["arch"][ok]))
         if fit_surrogate:
-            fitted = _fit_surrogate(fidelity, columns, archs, surrogate_options or {})
+            fitted = _fit_surrogate(fidelity, columns, archs, row_cards, space, surrogate_options or {})
             if fitted is not None:
                 model_columns, model_attrs = fitted
                 datasets.update({f"{schema.SURROGATE}/{fidelity}/{k}": v for k, v in model_columns.items()})
@@ -257,14 +258,18 @@ def _result_columns(
 
 
 def _fit_surrogate(
-    fidelity: str, columns: dict[str, np.ndarray], archs: dict[str, np.ndarray], options: dict[str, Any]
+    fidelity: str,
+    columns: dict[str, np.ndarray],
+    archs: dict[str, np.ndarray],
+    cards: list[ModelCard],
+    space: DesignSpace,
+    options: dict[str, Any],
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
     from flexibench.bench.table_surrogate import (
         MIN_CARDS,
-        InputScaling,
+        SurrogateInputs,
         fit_table_surrogate,
         mean_scores_per_arch,
-        surrogate_inputs,
     )
 
     rows, scores = mean_scores_per_arch(columns["arch"], columns["status"], columns["score"])
@@ -275,13 +280,13 @@ def _fit_surrogate(
             stacklevel=3,
         )
         return None
-    scaling = InputScaling.fit(archs["params"])
-    if scaling is None:
-        warnings.warn("parameter counts unknown: the surrogate reads the embedding alone", stacklevel=3)
-    inputs = surrogate_inputs(archs["embedding"], archs["params"], scaling)
+    inputs = SurrogateInputs.fit(archs["params"])
+    if not inputs.sized:
+        warnings.warn("parameter counts unknown: the surrogate reads the design choices alone", stacklevel=3)
+    X = inputs.build(cards, archs["params"], space=space)
     settings = {k: v for k, v in options.items() if k != "min_cards"}
-    fit = fit_table_surrogate(inputs[rows], scores, scaling=scaling, **settings)
-    mean, std = fit.model.predict(inputs)
+    fit = fit_table_surrogate(X[rows], scores, inputs=inputs, **settings)
+    mean, std = fit.model.predict(X)
     return fit.columns(mean, std), fit.attrs()
 
 

@@ -9,14 +9,13 @@ approximate graph edit distances) while giving networks inputs of unit size.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 
 from flexibench.errors import FlexiBenchError
-from flexibench.space import DesignSpace, ModelCard
+from flexibench.space import DesignSpace, ModelCard, naive_features
 
 ENCODINGS = ("naive", "t2v")
 
@@ -52,36 +51,6 @@ class Encoding:
 
     def __contains__(self, card: object) -> bool:
         return card in self._lookup
-
-
-def naive_features(cards: Sequence[ModelCard], space: DesignSpace) -> np.ndarray:
-    """Per-layer one-hot design choices, padded with zeros to the deepest layer count.
-
-    Per layer: presence flag, operation+parameter one-hot, hidden one-hot, heads
-    one-hot, feed-forward width fractions (level-3 stacks mix widths) and depth one-hot.
-    """
-    op_params = {pair: i for i, pair in enumerate(space.op_params)}
-    hidden = {v: i for i, v in enumerate(space.hidden)}
-    heads = {v: i for i, v in enumerate(space.heads)}
-    widths = {v: i for i, v in enumerate(space.ff_widths)}
-    depths = {v: i for i, v in enumerate(space.ff_depths)}
-    sizes = (1, len(op_params), len(hidden), len(heads), len(widths), len(depths))
-    offsets = np.cumsum((0,) + sizes)
-    per_layer = int(offsets[-1])
-    max_layers = max(space.layers)
-    out = np.zeros((len(cards), max_layers * per_layer), dtype=np.float32)
-    for row, card in enumerate(cards):
-        for j in range(card.l):
-            o, h, n, f, p = card.layer(j)
-            base = j * per_layer
-            out[row, base] = 1.0
-            out[row, base + offsets[1] + op_params[(o, p)]] = 1.0
-            out[row, base + offsets[2] + hidden[h]] = 1.0
-            out[row, base + offsets[3] + heads[n]] = 1.0
-            for w in f:
-                out[row, base + offsets[4] + widths[w]] += 1.0 / len(f)
-            out[row, base + offsets[5] + depths[len(f)]] = 1.0
-    return out
 
 
 def normalise(raw: np.ndarray) -> np.ndarray:

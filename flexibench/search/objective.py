@@ -15,8 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from flexibench.errors import FlexiBenchError
-from flexibench.search.encodings import naive_features
-from flexibench.space import DesignSpace, ModelCard
+from flexibench.space import DesignSpace, ModelCard, naive_features
 
 OBJECTIVES = ("synthetic", "table")
 

@@ -50,6 +50,7 @@ def test_info_json_has_the_documented_keys(table, capsys):
     assert {"kendall_tau", "spearman", "rmse"} <= set(nano["surrogate"])
     assert main(["info", "--table", str(path)]) == 0
     printed = capsys.readouterr().out
+    assert "surrogate inputs: naive + log_params" in printed
     assert "surrogate (held-out" in printed and "surrogate (5-fold cross-validation, 3 repeats)" in printed
 
 

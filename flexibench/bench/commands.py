@@ -92,6 +92,8 @@ def _info(args: argparse.Namespace) -> int:
         )
         s = fid["surrogate"]
         if s:
+            inputs = " + ".join((s.get("model") or {}).get("inputs", []))
+            print(f"    surrogate inputs: {inputs or 'unknown'}")
             print(
                 f"    surrogate (held-out {s['n_val']} of {s['n_train'] + s['n_val']} cards): "
                 f"Kendall tau {s['kendall_tau']:.3f}, Spearman {s['spearman']:.3f}, RMSE {s['rmse']:.3f}"

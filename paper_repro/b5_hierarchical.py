@@ -18,9 +18,10 @@ three design rules off the best cards. Here:
    what :func:`~flexibench.library.levels.build_level_library` does; cached under
    ``paper_repro/runs/``);
 3. level 2: the same number of runs on that library. Level-2 cards have no row in the
-   table, so :meth:`Benchmark.query` embeds each one against the level-1 library
-   (out-of-library Transformer2vec point fitted to its 256 nearest anchors) and the
-   table's stored surrogate ensemble predicts it (``source == "surrogate"``);
+   table, so :meth:`Benchmark.query` builds the stored surrogate's inputs for each
+   one (its design choices one-hot and its size; tables packed before read its
+   out-of-library Transformer2vec point instead) and the ensemble predicts it
+   (``source == "surrogate"``);
 4. the design rules of Section 4.4, checked on the best 4-layer cards per layer position.
 
 ``--levels 2,3`` continues into level 3 the same way.

@@ -241,7 +241,11 @@ def test_table_objective_optimum_covers_the_library_and_transfer_costs_a_pretrai
     share = TableObjective(bench, "nano", transfer_pretrain_share=0.5)
     result = run_search("rs", share, budget=300, seed=0)
     transferred = [q for q in result.queries if q["transferred"]]
-    assert transferred and all(q["regret"] >= -1e-9 for q in result.queries)
+    assert transferred
+    # regret is measured from the optimum over the table's rows. This small table lacks most of the
+    # pool (the surrogate answers those cards and may beat its rows), so regret may go negative here;
+    # a packaged table has a row for every level-1 card, where it cannot.
+    assert all(q["regret"] == pytest.approx(share.optimum - q["best_true"]) for q in result.queries)
     for q in result.queries:
         expected = q["finetune_s"] + (0.5 if q["transferred"] else 1.0) * q["pretrain_s"]
         assert q["cost_s"] == pytest.approx(expected)
@@ -268,11 +272,17 @@ def test_fig6_frontier_and_claims() -> None:
     assert "1.2x more parameters" in fig6_frontier.claims(bigger)[2]
 
 
-def test_surrogate_cv_scores_both_inputs_out_of_fold(tmp_path) -> None:
+def test_surrogate_cv_scores_every_candidate_input_out_of_fold(tmp_path) -> None:
     path, _ = fixture_table(tmp_path / "table")
     out = tmp_path / "cv.md"
     assert surrogate_cv.main(["--table", str(path), "--folds", "3", "--repeats", "1", "--out", str(out)]) == 0
     rows = [line.split("|") for line in out.read_text().splitlines() if line.startswith("| MLP")]
-    assert [r[1].strip() for r in rows] == ["MLP ensemble, embedding", "MLP ensemble, embedding + log params"]
+    assert [r[1].strip() for r in rows] == [
+        "MLP ensemble, embedding",
+        "MLP ensemble, embedding + log params",
+        "MLP ensemble, naive one-hot",
+        "MLP ensemble, naive one-hot + log params (the table's)",
+        "MLP ensemble, naive one-hot + embedding + log params",
+    ]
     assert all(-1 <= float(r[2]) <= 1 and float(r[4]) > 0 for r in rows)
     assert "42 measured cards" in out.read_text()

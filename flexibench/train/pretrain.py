@@ -9,6 +9,7 @@ evaluation turns into a ``diverged`` record instead of a crash.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -190,6 +191,21 @@ def heldout_mlm(
     return {"loss": loss, "accuracy": 100.0 * correct / max(1, count), "perplexity": math.exp(min(loss, 50.0))}
 
 
+def forward_precision(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """The context the forward pass and loss run in: bfloat16 autocast for ``"bf16"``, nothing for ``"fp32"``.
+
+    Only the forward pass is autocast: backward follows the forward's dtypes by itself, and the
+    master weights, gradients, clipping and AdamW stay fp32 outside the context. Running the
+    optimizer step and held-out scoring under autocast as well broke training (a held-out loss of
+    8.4 at step 800 against 6.6 in fp32, for our BERT-Mini and Hugging Face's alike).
+    """
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    raise DataError(f"unknown precision {precision!r}; expected 'fp32' or 'bf16'")
+
+
 def check_loss(phase: str, step: int, loss: float, max_loss: float) -> None:
     if not math.isfinite(loss) or loss > max_loss:
         raise Diverged(phase, step, loss)
@@ -234,8 +250,8 @@ def pretrain(
         batch = blocks[order[cursor : cursor + config.batch_size]]
         cursor += config.batch_size
         inputs, labels = mask_tokens(batch, mask_id, vocab, special, generator, config.mask_prob, config.mask_split)
-        out = model(inputs.to(device), labels=labels.to(device))
-        loss = out.loss
+        with forward_precision(device, config.precision):
+            loss = model(inputs.to(device), labels=labels.to(device)).loss
         value = float(loss.detach())
         check_loss("pretrain", step, value, config.max_loss)
         optimizer_step(model, loss, optimizer, scheduler, config.grad_clip)

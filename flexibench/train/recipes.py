@@ -44,6 +44,12 @@ class PretrainConfig:
     heldout_blocks: int = 0  # blocks at the corpus tail kept out of training and scored as task "MLM"
     heldout_every: int = 0  # also score the held-out blocks every this many steps (a learning curve; 0 = end only)
     max_loss: float = 50.0  # a loss above this (or NaN/inf) ends the evaluation as "diverged"
+    # "fp32", or "bf16": forward pass and loss under bfloat16 autocast, fp32 master weights, gradients,
+    # clipping and optimizer; held-out scoring always in fp32 (docs/harness.md, "Precision")
+    precision: str = "fp32"
+
+
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass(frozen=True)
@@ -139,6 +145,8 @@ class Recipe:
                 f"recipe {data['name']}: scored task(s) {unknown} are not run; it runs {runnable} "
                 f"('{MLM_TASK}' needs pretrain.heldout_blocks > 0)"
             )
+        if pre.get("precision", "fp32") not in PRECISIONS:
+            raise DataError(f"recipe {data['name']}: pretrain.precision must be one of {list(PRECISIONS)}")
         if pre.get("schedule", "linear") not in ("linear", "constant"):
             raise DataError(f"recipe {data['name']}: pretrain.schedule must be 'linear' or 'constant'")
         from flexibench.train.glue import task_spec

@@ -53,13 +53,24 @@ class PretrainResult:
     heldout_curve: dict[int, dict[str, float]] = field(default_factory=dict)
 
 
+STREAM_CHUNK = 2048  # paragraphs encoded per tokenizer call
+
+
 @lru_cache(maxsize=4)
 def _token_stream(corpus_dir: str, tokenizer_json: str, max_chars: int) -> np.ndarray:
+    """The corpus as one int32 id stream, encoded a chunk of paragraphs at a time.
+
+    Encoding every paragraph in one ``encode_batch`` kept all the ``Encoding`` objects
+    (offsets, tokens, masks) alive at once: about 7.8 GB per process for the whole local
+    Wikipedia corpus (26.5M tokens). Chunks give the same ids with memory for one chunk.
+    """
     tokenizer = Tokenizer.from_str(tokenizer_json)
     paragraphs = read_corpus(corpus_dir, max_chars=max_chars)
-    encodings = tokenizer.encode_batch(paragraphs, add_special_tokens=False)
-    ids = np.fromiter((i for enc in encodings for i in enc.ids), dtype=np.int32)
-    return ids
+    chunks = [np.zeros(0, dtype=np.int32)]
+    for start in range(0, len(paragraphs), STREAM_CHUNK):
+        encodings = tokenizer.encode_batch(paragraphs[start : start + STREAM_CHUNK], add_special_tokens=False)
+        chunks.append(np.fromiter((i for enc in encodings for i in enc.ids), dtype=np.int32))
+    return np.concatenate(chunks)
 
 
 def token_blocks(corpus_dir: str | Path, tokenizer: Tokenizer, seq_len: int, max_chars: int) -> torch.Tensor:

@@ -125,8 +125,9 @@ def cosine_mix(x: Tensor, heads: int) -> Tensor:
     batch, length, hidden = x.shape
     head_dim = hidden // heads
     grid = x.view(batch, length, heads, head_dim)
-    grid = torch.matmul(grid, dct_matrix(head_dim, x.device).T)  # along the head dimension
-    return torch.matmul(dct_matrix(length, x.device), grid.reshape(batch, length, hidden))  # along the sequence
+    grid = torch.matmul(grid, dct_matrix(head_dim, x.device).to(x.dtype).T)  # along the head dimension
+    sequence = dct_matrix(length, x.device).to(x.dtype)
+    return torch.matmul(sequence, grid.reshape(batch, length, hidden))  # along the sequence
 
 
 class LinearTransform(nn.Module):

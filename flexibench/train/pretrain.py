@@ -10,6 +10,7 @@ evaluation turns into a ``diverged`` record instead of a crash.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ class Diverged(RuntimeError):
         self.phase, self.step, self.loss = phase, step, loss
         super().__init__(f"{phase} diverged at step {step}: loss {loss}")
 
+
+log = logging.getLogger(__name__)  # held-out checkpoints at INFO: a long run says how far it is
 
 HELDOUT_MASK_SEED = 20230101  # one fixed masking of the held-out blocks, shared by every card and seed
 
@@ -270,6 +273,14 @@ def pretrain(
         tokens += batch.numel()
         if len(heldout) and step + 1 in checkpoints and step + 1 < config.steps:
             heldout_curve[step + 1] = heldout_mlm(model, heldout, tokenizer, config, device)
+            log.info(
+                "%s step %d/%d: held-out loss %.3f (%.0f s)",
+                getattr(model, "card", None) and model.card.short(),
+                step + 1,
+                config.steps,
+                heldout_curve[step + 1]["loss"],
+                time.perf_counter() - start,
+            )
     tail = curve[-max(1, len(curve) // 10) :]
     final = heldout_mlm(model, heldout, tokenizer, config, device) if len(heldout) else {}
     if final:

@@ -11,6 +11,7 @@ there the driver appends what the tasks return.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 import os
 import traceback
@@ -25,6 +26,8 @@ from tqdm import tqdm
 
 from flexibench.bench.journal import JournalWriter
 from flexibench.bench.record import ResultRecord
+
+LOG_ENV = "FLEXIBENCH_LOG"  # e.g. FLEXIBENCH_LOG=info: workers log each held-out checkpoint to stderr
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ def run_one(job: Job) -> ResultRecord:
     import torch
 
     torch.set_num_threads(max(1, job.threads))
+    if os.environ.get(LOG_ENV):  # a spawned worker starts with logging unconfigured
+        logging.basicConfig(level=os.environ[LOG_ENV].upper(), format="%(asctime)s %(name)s: %(message)s")
     try:
         from flexibench.train.evaluate import evaluate
 

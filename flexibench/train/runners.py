@@ -43,6 +43,7 @@ class Job:
     device: str | None = None
     transfer_from: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    state_dir: str | None = None  # keep mid-run training state here; a rerun continues from it
 
 
 def run_one(job: Job) -> ResultRecord:
@@ -56,7 +57,13 @@ def run_one(job: Job) -> ResultRecord:
         from flexibench.train.evaluate import evaluate
 
         record = evaluate(
-            job.card, job.recipe, job.seed, data_dir=job.data_dir, transfer_from=job.transfer_from, device=job.device
+            job.card,
+            job.recipe,
+            job.seed,
+            data_dir=job.data_dir,
+            transfer_from=job.transfer_from,
+            device=job.device,
+            state_dir=job.state_dir,
         )
     except Exception as exc:  # noqa: BLE001 - configuration errors too become a record
         record = _failed(job, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}")

@@ -8,5 +8,4 @@ cd "$(dirname "$0")/../../.."
 FLEXIBENCH_LOG=info flexibench sweep --cards data/sweeps/v2_anchor_cards.txt --limit 12 \
   --recipe data/sweeps/v2_small/small-pilot.yaml --seeds 0 --workers "${WORKERS:-2}" --threads 1 \
   --data "${FLEXIBENCH_DATA:-../shared/data}" --out "${SHARDS:-data/shards}/small-pilot" --no-progress \
-  --state-dir "${FLEXIBENCH_CACHE:-$HOME/.cache/flexibench}/training-state" \
   --state-dir "${FLEXIBENCH_CACHE:-$HOME/.cache/flexibench}/training-state"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from flexibench.search.acquisition import thompson, upper_confidence_bound
 from flexibench.search.encodings import Encoding
 from flexibench.search.protocol import PoolOptimizer
 from flexibench.space import DesignSpace
@@ -52,7 +53,7 @@ class Bananas(PoolOptimizer):
             epochs=epochs,
             warm_epochs=warm_epochs,
             warm_start=True,
-            seed=self.rng,
+            seed=int(self.rng.integers(2**31)),
         )
 
     def _candidates(self) -> np.ndarray:
@@ -76,7 +77,7 @@ class Bananas(PoolOptimizer):
         candidates = self._candidates()
         mean, std = self.model.predict(self.encoding.X[candidates])
         if self.acquisition == "its":
-            value = self.rng.normal(mean, std + 1e-12)
+            value = thompson(mean, std, self.rng)
         else:
-            value = mean + self.kappa * std
+            value = upper_confidence_bound(mean, (self.kappa, std))
         return int(candidates[int(np.argmax(value))])

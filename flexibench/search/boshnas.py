@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from flexibench.search.acquisition import exploration, upper_confidence_bound
 from flexibench.search.encodings import Encoding
 from flexibench.search.gobi import gobi, snap
 from flexibench.search.protocol import PoolOptimizer
@@ -84,10 +85,12 @@ class BOSHNAS(PoolOptimizer):
         self.restarts, self.gobi_steps, self.gobi_lr = restarts, gobi_steps, gobi_lr
         self.second_order, self.heteroscedastic = second_order, heteroscedastic
         self.student_extra = student_extra
-        common = {"hidden": hidden, "epochs": epochs, "warm_epochs": warm_epochs, "seed": self.rng}
-        self.npn = NPNRegressor(**common) if heteroscedastic else MLPRegressor(**common)
-        self.teacher = MCDropoutTeacher(n_samples=mc_samples, **common)
-        self.student = StudentNetwork(**{**common, "hidden": tuple(max(8, h // 2) for h in hidden)})
+        npn_seed, teacher_seed, student_seed = (int(v) for v in self.rng.integers(2**31, size=3))
+        common = {"hidden": hidden, "epochs": epochs, "warm_epochs": warm_epochs}
+        npn_class = NPNRegressor if heteroscedastic else MLPRegressor
+        self.npn = npn_class(**common, seed=npn_seed)
+        self.teacher = MCDropoutTeacher(n_samples=mc_samples, **common, seed=teacher_seed)
+        self.student = StudentNetwork(**{**common, "hidden": tuple(max(8, h // 2) for h in hidden)}, seed=student_seed)
         self.generator = torch.Generator().manual_seed(int(self.rng.integers(2**62)))
         self._fitted_at = -1
         self.low, self.high = encoding.X.min(axis=0), encoding.X.max(axis=0)
@@ -123,13 +126,13 @@ class BOSHNAS(PoolOptimizer):
     def ucb_torch(self, x: torch.Tensor) -> torch.Tensor:
         """Eq. (5): mu + k1 * sigma + k2 * xi_hat, differentiable in ``x``."""
         mu, sigma = self.npn.forward_torch(x)
-        return mu + self.k1 * sigma + self.k2 * self.student.forward_torch(x)
+        return upper_confidence_bound(mu, (self.k1, sigma), (self.k2, self.student.forward_torch(x)))
 
     def uncertainty(self, X: np.ndarray) -> np.ndarray:
         """k1 * sigma + k2 * xi_hat at each row of ``X``."""
         _, sigma = self.npn.predict(X)
         xi_hat, _ = self.student.predict(X)
-        return self.k1 * sigma + self.k2 * xi_hat
+        return exploration((self.k1, sigma), (self.k2, xi_hat))
 
     # ------------------------------------------------------------------ Algorithm 1
     def propose(self) -> int:

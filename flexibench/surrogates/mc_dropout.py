@@ -30,27 +30,37 @@ class MCDropoutTeacher(NeuralSurrogate):
         lr: float = 3e-3,
         weight_decay: float = 1e-4,
         warm_start: bool = True,
-        seed: int | np.random.Generator = 0,
+        seed: int | None = 0,
     ) -> None:
-        super().__init__(epochs, warm_epochs, lr, weight_decay, warm_start, seed)
-        if not 0.0 < dropout < 1.0:
-            raise ValueError(f"dropout: {dropout} is not allowed; allowed: 0 < dropout < 1")
-        self.hidden, self.dropout, self.n_samples = tuple(hidden), dropout, n_samples
+        self.hidden = hidden
+        self.dropout = dropout
+        self.n_samples = n_samples
+        self.epochs = epochs
+        self.warm_epochs = warm_epochs
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.warm_start = warm_start
+        self.seed = seed
+
+    def _validate_params(self) -> None:
+        if not 0.0 < self.dropout < 1.0:
+            raise ValueError(f"dropout: {self.dropout} is not allowed; allowed: 0 < dropout < 1")
 
     def _build(self, inputs: int) -> nn.Module:
-        return mlp(inputs, self.hidden, dropout=self.dropout)
+        return mlp(inputs, tuple(self.hidden), dropout=self.dropout)
 
     def _loss(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return ((self.net(X).squeeze(-1) - y) ** 2).mean()
+        return ((self.net_(X).squeeze(-1) - y) ** 2).mean()
 
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Dropout masks come from ``predict_seed_`` (fixed by the last fit): the same X gives the same answer."""
         self._check_fitted()
         Xt, _ = check_xy(X)
-        with seeded_torch(self.rng), torch.no_grad():
-            self.net.train()  # dropout on: Monte-Carlo samples
-            draws = torch.stack([self.net(Xt).squeeze(-1) for _ in range(self.n_samples)])
-            self.net.eval()
-        draws = draws * self.scaler.scale + self.scaler.mean
+        with seeded_torch(np.random.default_rng(self.predict_seed_)), torch.no_grad():
+            self.net_.train()  # dropout on: Monte-Carlo samples
+            draws = torch.stack([self.net_(Xt).squeeze(-1) for _ in range(self.n_samples)])
+            self.net_.eval()
+        draws = draws * self.scaler_.scale + self.scaler_.mean
         return draws.mean(0).numpy().astype(np.float64), draws.std(0).numpy().astype(np.float64)
 
 
@@ -65,21 +75,26 @@ class StudentNetwork(NeuralSurrogate):
         lr: float = 3e-3,
         weight_decay: float = 1e-4,
         warm_start: bool = True,
-        seed: int | np.random.Generator = 0,
+        seed: int | None = 0,
     ) -> None:
-        super().__init__(epochs, warm_epochs, lr, weight_decay, warm_start, seed)
-        self.hidden = tuple(hidden)
+        self.hidden = hidden
+        self.epochs = epochs
+        self.warm_epochs = warm_epochs
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.warm_start = warm_start
+        self.seed = seed
 
     def _build(self, inputs: int) -> nn.Module:
-        return mlp(inputs, self.hidden, activation=nn.SiLU)
+        return mlp(inputs, tuple(self.hidden), activation=nn.SiLU)
 
     def _loss(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return ((self.net(X).squeeze(-1) - y) ** 2).mean()
+        return ((self.net_(X).squeeze(-1) - y) ** 2).mean()
 
     def forward_torch(self, X: torch.Tensor) -> torch.Tensor:
         """Differentiable xi_hat (clamped at zero: a standard deviation) in target units."""
         self._check_fitted()
-        return torch.relu(self.net(X).squeeze(-1) * self.scaler.scale + self.scaler.mean)
+        return torch.relu(self.net_(X).squeeze(-1) * self.scaler_.scale + self.scaler_.mean)
 
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         Xt, _ = check_xy(X)

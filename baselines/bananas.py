@@ -16,7 +16,6 @@ import numpy as np
 from flexibench.search.acquisition import thompson, upper_confidence_bound
 from flexibench.search.encodings import Encoding
 from flexibench.search.protocol import PoolOptimizer
-from flexibench.space import DesignSpace
 from flexibench.surrogates.ensemble import MLPEnsemble
 
 ACQUISITIONS = ("its", "ucb")
@@ -27,7 +26,6 @@ class Bananas(PoolOptimizer):
 
     def __init__(
         self,
-        space: DesignSpace,
         encoding: Encoding,
         seed: int = 0,
         *,
@@ -41,12 +39,11 @@ class Bananas(PoolOptimizer):
         acquisition: str = "its",
         kappa: float = 0.5,
     ) -> None:
-        super().__init__(space, encoding, seed)
+        super().__init__(encoding, seed)
         if acquisition not in ACQUISITIONS:
             raise ValueError(f"acquisition: {acquisition!r} is not allowed; allowed: {list(ACQUISITIONS)}")
         self.n_init, self.top_k, self.n_random = n_init, top_k, n_random
         self.acquisition, self.kappa = acquisition, kappa
-        self.level = space.level_of(encoding.cards[0])
         self.model = MLPEnsemble(
             n_members=n_members,
             hidden=hidden,

@@ -17,7 +17,6 @@ import numpy as np
 from flexibench.search.acquisition import log_expected_improvement, upper_confidence_bound
 from flexibench.search.encodings import Encoding
 from flexibench.search.protocol import PoolOptimizer
-from flexibench.space import DesignSpace
 from flexibench.surrogates.gp import GPSurrogate
 
 ACQUISITIONS = ("logei", "ucb")
@@ -28,7 +27,6 @@ class GPBO(PoolOptimizer):
 
     def __init__(
         self,
-        space: DesignSpace,
         encoding: Encoding,
         seed: int = 0,
         *,
@@ -38,7 +36,7 @@ class GPBO(PoolOptimizer):
         maxiter: int = 50,
         refit_every: int = 4,
     ) -> None:
-        super().__init__(space, encoding, seed)
+        super().__init__(encoding, seed)
         if acquisition not in ACQUISITIONS:
             raise ValueError(f"acquisition: {acquisition!r} is not allowed; allowed: {list(ACQUISITIONS)}")
         self.n_init, self.acquisition, self.beta = n_init, acquisition, beta

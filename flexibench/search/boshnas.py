@@ -40,7 +40,7 @@ from flexibench.search.acquisition import exploration, upper_confidence_bound
 from flexibench.search.encodings import Encoding
 from flexibench.search.gobi import gobi, snap
 from flexibench.search.protocol import PoolOptimizer
-from flexibench.space import DesignSpace, ModelCard
+from flexibench.space import ModelCard
 from flexibench.space.named import INITIAL_MODELS
 from flexibench.surrogates.base import seeded_torch
 from flexibench.surrogates.mc_dropout import MCDropoutTeacher, StudentNetwork
@@ -55,7 +55,6 @@ class BOSHNAS(PoolOptimizer):
 
     def __init__(
         self,
-        space: DesignSpace,
         encoding: Encoding,
         seed: int = 0,
         *,
@@ -76,7 +75,7 @@ class BOSHNAS(PoolOptimizer):
         mc_samples: int = 20,
         student_extra: int = 256,
     ) -> None:
-        super().__init__(space, encoding, seed)
+        super().__init__(encoding, seed)
         if alpha < 0 or beta < 0 or alpha + beta > 1:
             raise ValueError(f"alpha, beta: {alpha}, {beta} are not allowed; allowed: alpha, beta >= 0, sum <= 1")
         if initial not in INITIAL_SETS:

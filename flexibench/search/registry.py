@@ -1,6 +1,7 @@
 """Algorithms by name: ``make_optimizer("boshnas", encoding=..., seed=...)``.
 
-Baselines live in the top-level ``baselines`` package and BOSHNAS in ``flexibench.search.boshnas``. Each entry
+Baselines live in the top-level ``baselines/`` folder, installed as
+``flexibench.baselines``, and BOSHNAS in ``flexibench.search.boshnas``. Each entry
 is a function that imports its class when first asked for, so importing the
 search package stays cheap (no torch or BoTorch until an algorithm is built).
 """
@@ -16,31 +17,31 @@ from flexibench.space import DesignSpace
 
 
 def _random_search() -> type[PoolOptimizer]:
-    from baselines.random_search import RandomSearch
+    from flexibench.baselines.random_search import RandomSearch
 
     return RandomSearch
 
 
 def _evolution() -> type[PoolOptimizer]:
-    from baselines.evolution import RegularizedEvolution
+    from flexibench.baselines.evolution import RegularizedEvolution
 
     return RegularizedEvolution
 
 
 def _reinforce() -> type[PoolOptimizer]:
-    from baselines.reinforce import Reinforce
+    from flexibench.baselines.reinforce import Reinforce
 
     return Reinforce
 
 
 def _gp_bo() -> type[PoolOptimizer]:
-    from baselines.gp_bo import GPBO
+    from flexibench.baselines.gp_bo import GPBO
 
     return GPBO
 
 
 def _bananas() -> type[PoolOptimizer]:
-    from baselines.bananas import Bananas
+    from flexibench.baselines.bananas import Bananas
 
     return Bananas
 

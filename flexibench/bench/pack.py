@@ -87,7 +87,7 @@ def pack(
     inconsistent input (a record whose hash does not match its card, a card outside
     the design space) and leaves ``out`` untouched.
     """
-    from flexibench import __version__
+    from flexibench.version import __version__
 
     space = space or DesignSpace.default()
     shard_paths = expand_shard_paths(shards)

@@ -105,14 +105,14 @@ def prepare_task(
 def library_versions() -> dict[str, str]:
     import tokenizers
 
-    import flexibench
+    from flexibench.version import __version__
 
     return {
         "python": platform.python_version(),
         "torch": torch.__version__,
         "numpy": np.__version__,
         "tokenizers": tokenizers.__version__,
-        "flexibench": flexibench.__version__,
+        "flexibench": __version__,
     }
 
 

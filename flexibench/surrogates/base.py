@@ -116,6 +116,17 @@ def train(
     return opt
 
 
+def store_params(estimator: BaseEstimator, arguments: dict[str, Any]) -> None:
+    """Keep every constructor argument unchanged under its own name (call with ``locals()`` in ``__init__``).
+
+    This is all a scikit-learn constructor may do: ``get_params`` reads the attributes
+    back by the signature's names, and validation waits for ``fit``.
+    """
+    for name, value in arguments.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
+
+
 class NeuralSurrogate(BaseEstimator):
     """Common fit logic of the torch surrogates, as a scikit-learn estimator.
 
@@ -137,10 +148,12 @@ class NeuralSurrogate(BaseEstimator):
     _saved_fitted: tuple[str, ...] = ("predict_seed_",)  # fitted attributes besides the weights and scaling
 
     def _build(self, inputs: int) -> nn.Module:
-        raise NotImplementedError
+        """The network for ``inputs`` features; by default a smooth (SiLU) MLP with one output."""
+        return mlp(inputs, tuple(self.hidden), activation=nn.SiLU)
 
     def _loss(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """Training loss on standardised targets; by default squared error."""
+        return ((self.net_(X).squeeze(-1) - y) ** 2).mean()
 
     def _validate_params(self) -> None:
         """Raise ValueError for a bad constructor argument (called by :meth:`fit`)."""

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from flexibench.surrogates.base import NeuralSurrogate, check_xy
+from flexibench.surrogates.base import NeuralSurrogate, check_xy, store_params
 
 
 class BatchedMLP(nn.Module):
@@ -58,15 +58,7 @@ class MLPEnsemble(NeuralSurrogate):
         warm_start: bool = False,
         seed: int | None = 0,
     ) -> None:
-        self.n_members = n_members
-        self.hidden = hidden
-        self.epochs = epochs
-        self.warm_epochs = warm_epochs
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.bootstrap = bootstrap
-        self.warm_start = warm_start
-        self.seed = seed
+        store_params(self, locals())
 
     def _validate_params(self) -> None:
         if self.n_members < 2:

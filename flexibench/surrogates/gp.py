@@ -25,7 +25,7 @@ from gpytorch.mlls import ExactMarginalLogLikelihood
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
-from flexibench.surrogates.base import check_xy, seeded_torch
+from flexibench.surrogates.base import check_xy, seeded_torch, store_params
 
 
 class GPSurrogate(BaseEstimator):
@@ -39,11 +39,7 @@ class GPSurrogate(BaseEstimator):
         refit_every: int = 1,
         chunk: int = 4096,
     ) -> None:
-        self.seed = seed
-        self.warm_start = warm_start
-        self.maxiter = maxiter
-        self.refit_every = refit_every
-        self.chunk = chunk
+        store_params(self, locals())
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> GPSurrogate:
         Xt, yt = check_xy(X, y)

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from flexibench.surrogates.base import NeuralSurrogate, check_xy, mlp, seeded_torch
+from flexibench.surrogates.base import NeuralSurrogate, check_xy, mlp, seeded_torch, store_params
 
 
 class MCDropoutTeacher(NeuralSurrogate):
@@ -32,15 +32,7 @@ class MCDropoutTeacher(NeuralSurrogate):
         warm_start: bool = True,
         seed: int | None = 0,
     ) -> None:
-        self.hidden = hidden
-        self.dropout = dropout
-        self.n_samples = n_samples
-        self.epochs = epochs
-        self.warm_epochs = warm_epochs
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.warm_start = warm_start
-        self.seed = seed
+        store_params(self, locals())
 
     def _validate_params(self) -> None:
         if not 0.0 < self.dropout < 1.0:
@@ -48,9 +40,6 @@ class MCDropoutTeacher(NeuralSurrogate):
 
     def _build(self, inputs: int) -> nn.Module:
         return mlp(inputs, tuple(self.hidden), dropout=self.dropout)
-
-    def _loss(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return ((self.net_(X).squeeze(-1) - y) ** 2).mean()
 
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Dropout masks come from ``predict_seed_`` (fixed by the last fit): the same X gives the same answer."""
@@ -77,19 +66,7 @@ class StudentNetwork(NeuralSurrogate):
         warm_start: bool = True,
         seed: int | None = 0,
     ) -> None:
-        self.hidden = hidden
-        self.epochs = epochs
-        self.warm_epochs = warm_epochs
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.warm_start = warm_start
-        self.seed = seed
-
-    def _build(self, inputs: int) -> nn.Module:
-        return mlp(inputs, tuple(self.hidden), activation=nn.SiLU)
-
-    def _loss(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return ((self.net_(X).squeeze(-1) - y) ** 2).mean()
+        store_params(self, locals())
 
     def forward_torch(self, X: torch.Tensor) -> torch.Tensor:
         """Differentiable xi_hat (clamped at zero: a standard deviation) in target units."""

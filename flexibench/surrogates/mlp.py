@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch import nn
 
-from flexibench.surrogates.base import NeuralSurrogate, check_xy, mlp
+from flexibench.surrogates.base import NeuralSurrogate, check_xy, store_params
 
 
 class MLPRegressor(NeuralSurrogate):
@@ -27,19 +26,7 @@ class MLPRegressor(NeuralSurrogate):
         warm_start: bool = True,
         seed: int | None = 0,
     ) -> None:
-        self.hidden = hidden
-        self.epochs = epochs
-        self.warm_epochs = warm_epochs
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.warm_start = warm_start
-        self.seed = seed
-
-    def _build(self, inputs: int) -> nn.Module:
-        return mlp(inputs, tuple(self.hidden), activation=nn.SiLU)
-
-    def _loss(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return ((self.net_(X).squeeze(-1) - y) ** 2).mean()
+        store_params(self, locals())
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> MLPRegressor:
         super().fit(X, y)

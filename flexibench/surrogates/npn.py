@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from flexibench.surrogates.base import NeuralSurrogate, check_xy
+from flexibench.surrogates.base import NeuralSurrogate, check_xy, store_params
 
 _VAR_FLOOR = 1e-3  # in standardised target units: keeps the NLL finite
 
@@ -86,13 +86,7 @@ class NPNRegressor(NeuralSurrogate):
         warm_start: bool = True,
         seed: int | None = 0,
     ) -> None:
-        self.hidden = hidden
-        self.epochs = epochs
-        self.warm_epochs = warm_epochs
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.warm_start = warm_start
-        self.seed = seed
+        store_params(self, locals())
 
     def _build(self, inputs: int) -> nn.Module:
         return NPNNet(inputs, tuple(self.hidden))

@@ -15,7 +15,7 @@ import numpy as np
 
 from flexibench.search.acquisition import thompson, upper_confidence_bound
 from flexibench.search.encodings import Encoding
-from flexibench.search.protocol import PoolOptimizer
+from flexibench.search.protocol import PoolOptimizer, check_choice
 from flexibench.surrogates.ensemble import MLPEnsemble
 
 ACQUISITIONS = ("its", "ucb")
@@ -40,8 +40,7 @@ class Bananas(PoolOptimizer):
         kappa: float = 0.5,
     ) -> None:
         super().__init__(encoding, seed)
-        if acquisition not in ACQUISITIONS:
-            raise ValueError(f"acquisition: {acquisition!r} is not allowed; allowed: {list(ACQUISITIONS)}")
+        check_choice("acquisition", acquisition, ACQUISITIONS)
         self.n_init, self.top_k, self.n_random = n_init, top_k, n_random
         self.acquisition, self.kappa = acquisition, kappa
         self.model = MLPEnsemble(

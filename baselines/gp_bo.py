@@ -16,7 +16,7 @@ import numpy as np
 
 from flexibench.search.acquisition import log_expected_improvement, upper_confidence_bound
 from flexibench.search.encodings import Encoding
-from flexibench.search.protocol import PoolOptimizer
+from flexibench.search.protocol import PoolOptimizer, check_choice
 from flexibench.surrogates.gp import GPSurrogate
 
 ACQUISITIONS = ("logei", "ucb")
@@ -37,8 +37,7 @@ class GPBO(PoolOptimizer):
         refit_every: int = 4,
     ) -> None:
         super().__init__(encoding, seed)
-        if acquisition not in ACQUISITIONS:
-            raise ValueError(f"acquisition: {acquisition!r} is not allowed; allowed: {list(ACQUISITIONS)}")
+        check_choice("acquisition", acquisition, ACQUISITIONS)
         self.n_init, self.acquisition, self.beta = n_init, acquisition, beta
         self.gp = GPSurrogate(int(self.rng.integers(2**31)), maxiter=maxiter, refit_every=refit_every)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -72,12 +73,8 @@ def test_synthetic_optimum_is_the_best_card(objective: SyntheticObjective) -> No
 
 def leading_identical_layers(query: ModelCard, neighbour: ModelCard) -> int:
     """The biased overlap written out from its definition: identical layers from the input, to the first difference."""
-    count = 0
-    for j in range(min(query.l, neighbour.l)):
-        if query.layer(j) != neighbour.layer(j):
-            break
-        count += 1
-    return count
+    pairs = zip(query.layers, neighbour.layers)
+    return sum(1 for _ in itertools.takewhile(lambda pair: pair[0] == pair[1], pairs))
 
 
 def test_biased_overlap_counts_identical_leading_layers() -> None:

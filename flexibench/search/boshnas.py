@@ -39,7 +39,7 @@ import torch
 from flexibench.search.acquisition import exploration, upper_confidence_bound
 from flexibench.search.encodings import Encoding
 from flexibench.search.gobi import gobi, snap
-from flexibench.search.protocol import PoolOptimizer
+from flexibench.search.protocol import PoolOptimizer, check_choice
 from flexibench.space import ModelCard
 from flexibench.space.named import INITIAL_MODELS
 from flexibench.surrogates.base import seeded_torch
@@ -78,8 +78,7 @@ class BOSHNAS(PoolOptimizer):
         super().__init__(encoding, seed)
         if alpha < 0 or beta < 0 or alpha + beta > 1:
             raise ValueError(f"alpha, beta: {alpha}, {beta} are not allowed; allowed: alpha, beta >= 0, sum <= 1")
-        if initial not in INITIAL_SETS:
-            raise ValueError(f"initial: {initial!r} is not allowed; allowed: {list(INITIAL_SETS)}")
+        check_choice("initial", initial, INITIAL_SETS)
         self.alpha, self.beta, self.k1, self.k2 = alpha, beta, k1, k2
         self.restarts, self.gobi_steps, self.gobi_lr = restarts, gobi_steps, gobi_lr
         self.second_order, self.heteroscedastic = second_order, heteroscedastic

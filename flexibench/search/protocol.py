@@ -29,6 +29,12 @@ class SearchError(FlexiBenchError, ValueError):
     """A search was configured wrongly (unknown algorithm, empty pool, bad budget ...)."""
 
 
+def check_choice(name: str, value: Any, allowed: tuple[Any, ...]) -> None:
+    """ValueError naming the argument, its value and the allowed values, unless ``value`` is allowed."""
+    if value not in allowed:
+        raise ValueError(f"{name}: {value!r} is not allowed; allowed: {list(allowed)}")
+
+
 @dataclass(frozen=True)
 class Observation:
     """What an optimizer learns from one evaluation.

@@ -101,6 +101,23 @@ class QueryRow:
     ask_latency_s: float
     converged: bool
 
+    @classmethod
+    def of(
+        cls,
+        step: int,
+        event: Finished,
+        true: float | None,
+        incumbent: tuple[float, float | None, float | None],
+        converged: bool,
+    ) -> QueryRow:
+        """The row of a finished event; ``incumbent`` is (best score, its true score, regret) after it."""
+        job, evaluation = event.job, event.job.evaluation
+        measured = (evaluation.score, true, job.cost_s, evaluation.pretrain_s, evaluation.finetune_s, job.transferred)
+        timing = (job.start_s, event.time_s, job.worker)
+        return cls(
+            step, job.card.to_dict(), job.card.short(), *measured, *timing, *incumbent, job.ask_latency_s, converged
+        )
+
     def to_record(self) -> dict[str, Any]:
         return {"type": "query", **asdict(self)}
 
@@ -202,25 +219,9 @@ class _Simulation:
         if converged and self.converged_at is None:
             self.converged_at = step
         optimum = self.objective.optimum
-        return QueryRow(
-            step=step,
-            card=job.card.to_dict(),
-            short=job.card.short(),
-            score=evaluation.score,
-            true_score=true,
-            cost_s=job.cost_s,
-            pretrain_s=evaluation.pretrain_s,
-            finetune_s=evaluation.finetune_s,
-            transferred=job.transferred,
-            start_s=job.start_s,
-            time_s=event.time_s,
-            worker=job.worker,
-            best_score=self.best_score,
-            best_true=self.best_true,
-            regret=None if optimum is None or self.best_true is None else optimum - self.best_true,
-            ask_latency_s=job.ask_latency_s,
-            converged=converged,
-        )
+        regret = None if optimum is None or self.best_true is None else optimum - self.best_true
+        incumbent = (self.best_score, self.best_true, regret)
+        return QueryRow.of(step, event, true, incumbent, converged)
 
     def summary(self, wall_s: float) -> dict[str, Any]:
         done = bool(self.rows)

@@ -14,8 +14,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from flexibench import __version__
 from flexibench.errors import FlexiBenchError
+from flexibench.version import __version__
 
 COMMAND_MODULES = (
     "flexibench.space.commands",

@@ -327,14 +327,10 @@ class Benchmark:
 
     def _params_flops(self, card: ModelCard) -> tuple[int, int]:
         from flexibench.bench.flops import card_flops
+        from flexibench.bench.param_counts import counter_for  # memoised per block: no model is built
 
         flops = card_flops(card, int(self._table.meta.get("flops_seq_len", 128)))
-        try:  # memoised per block: count_parameters' numbers without building every model
-            from flexibench.bench.param_counts import counter_for
-
-            count = counter_for(int(self._table.meta.get("vocab_size", 50265)))
-        except ImportError:  # no torch: the model code is not importable
-            return -1, flops
+        count = counter_for(int(self._table.meta.get("vocab_size", 50265)))
         return int(count(card)), flops
 
     # ------------------------------------------------------------------ cards

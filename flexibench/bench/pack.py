@@ -87,7 +87,7 @@ def pack(
     inconsistent input (a record whose hash does not match its card, a card outside
     the design space) and leaves ``out`` untouched.
     """
-    from flexibench import __version__
+    from flexibench.version import __version__
 
     space = space or DesignSpace.default()
     shard_paths = expand_shard_paths(shards)
@@ -212,14 +212,10 @@ def _arch_columns(
 
 
 def _parameter_counter(vocab: int) -> Callable[[ModelCard], int]:
-    """Counts from ``flexibench.models`` (memoised per block); -1 (unknown) if the model code is missing."""
-    try:
-        from flexibench.bench.param_counts import counter_for
+    """Counts from ``flexibench.models`` (memoised per block, no model is built)."""
+    from flexibench.bench.param_counts import counter_for
 
-        return counter_for(vocab)
-    except ImportError as exc:
-        warnings.warn(f"parameter counts unavailable ({exc}): params stored as -1", stacklevel=3)
-        return lambda card: -1
+    return counter_for(vocab)
 
 
 # ---------------------------------------------------------------------------- results

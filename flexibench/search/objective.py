@@ -197,11 +197,9 @@ class TableObjective:
 
     @classmethod
     def from_path(cls, path: str, fidelity: str) -> TableObjective:
-        """Open a packed table with ``flexibench.load`` (kept lazy: the table module is optional)."""
-        try:
-            from flexibench import load
-        except ImportError as exc:
-            raise FlexiBenchError(f"the table objective needs flexibench.load ({exc})") from None
+        """Open a packed table with :func:`flexibench.bench.load` (imported here: the search package stays light)."""
+        from flexibench.bench import load
+
         return cls(load(path), fidelity)
 
     def true_score(self, card: ModelCard) -> float:

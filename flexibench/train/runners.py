@@ -10,9 +10,7 @@ there the driver appends what the tasks return.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import math
 import os
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -74,24 +72,9 @@ def run_one(job: Job) -> ResultRecord:
 
 
 def _failed(job: Job, error: str) -> ResultRecord:
-    from flexibench.space import ModelCard, card_hash
+    from flexibench.train.outcome import record_of
 
-    try:
-        card = ModelCard.from_dict(job.card)
-        card_dict, digest = card.to_dict(), card_hash(card)
-    except Exception:  # noqa: BLE001 - even a malformed card gets a record naming it
-        card_dict, digest = dict(job.card), "invalid"
-    return ResultRecord(
-        card=card_dict,
-        card_hash=digest,
-        fidelity=str(job.recipe.get("name", "?")),
-        seed=int(job.seed),
-        status="failed",
-        score=math.nan,
-        recipe=dict(job.recipe),
-        timestamp=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        error=error,
-    )
+    return record_of(job.card, job.recipe, job.seed, error=error)
 
 
 def _gpu_count() -> int:

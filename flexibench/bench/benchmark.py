@@ -28,6 +28,7 @@ from flexibench.bench.record import STATUSES
 from flexibench.bench.result import FrozenScores, QueryResult
 from flexibench.bench.store import TableFile
 from flexibench.errors import CardError, FlexiBenchError
+from flexibench.resources import data_file
 from flexibench.space import DesignSpace, ModelCard
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,13 +45,11 @@ class QueryError(FlexiBenchError, LookupError):
 
 
 def default_table_path() -> Path:
-    """``$FLEXIBENCH_TABLE``, else ``data/flexibench.h5`` of the checkout (or inside the installed package)."""
+    """``$FLEXIBENCH_TABLE``, else ``data/flexibench.h5`` of the checkout (or the copy the wheel installed)."""
     env = os.environ.get(TABLE_ENV)
     if env:
         return Path(env).expanduser()
-    here = Path(__file__).resolve()
-    candidates = [here.parents[2] / "data" / TABLE_NAME, here.parents[1] / "data" / TABLE_NAME]
-    return next((p for p in candidates if p.is_file()), candidates[0])
+    return data_file(TABLE_NAME)
 
 
 def load(path: str | Path | None = None, *, seed: int = 0, library: Any = None) -> Benchmark:

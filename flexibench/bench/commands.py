@@ -100,6 +100,8 @@ def _info(args: argparse.Namespace) -> int:
             f"  fidelity {name}{default}: {fid['measured_cards']} measured cards, {fid['records']} records "
             f"({fid['ok_records']} ok), seeds {fid['seeds']}, tasks {fid['tasks']}"
         )
+        if fid.get("budgets"):
+            print(f"    learning curves: score at {fid['budget_unit']} {fid['budgets']} (query --budget)")
         s = fid["surrogate"]
         if s:
             inputs = " + ".join((s.get("model") or {}).get("inputs", []))

@@ -317,4 +317,14 @@ def test_leaderboard_and_cli(tmp_path, objective: SyntheticObjective) -> None:
     assert main(["leaderboard", str(out), "--out", str(tmp_path / "lb"), "--no-plots"]) == 0
     assert "| re |" in (tmp_path / "lb" / "leaderboard.md").read_text()
     assert main(["search", "--algo", "nope", "--out", str(out)]) == 2
-    assert main(["search", "--algo", "rs", "--objective", "table", "--out", str(out)]) == 2
+    missing = str(tmp_path / "missing.h5")
+    assert main(["search", "--algo", "rs", "--objective", "table", "--table", missing, "--out", str(out)]) == 2
+
+
+def test_search_on_the_table_defaults_its_table_and_fidelity_and_shows_progress(tmp_path, capsys) -> None:
+    out = tmp_path / "table_runs"
+    args = ["search", "--algo", "rs", "--objective", "table", "--budget", "3", "--seeds", "2", "--processes", "1"]
+    assert main([*args, "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "fidelity nano" in err and "[1/2]" in err and "[2/2]" in err
+    assert len(read_trajectory(out / "rs-seed0.jsonl")) == 3 + 2  # header, 3 queries, summary

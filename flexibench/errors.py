@@ -2,7 +2,29 @@
 
 from __future__ import annotations
 
+import reprlib
 from typing import Any
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 80, 80
+
+
+def shorten(value: Any, width: int = 80) -> str:
+    """A value as one short line for a message: strings as they are, others by ``repr``, cut to ``width``.
+
+    Safe on anything a parser can hand over (deep nesting, integers of many thousand digits).
+    """
+    if isinstance(value, str):
+        shown = value
+    elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        shown = f"<an integer of about {int(value.bit_length() * 0.30103)} digits>"
+    else:
+        try:
+            shown = _REPR.repr(value)
+        except (ValueError, RecursionError):
+            shown = f"<{type(value).__name__}>"
+    shown = " ".join(shown.split()) if "\n" in shown or "\r" in shown else shown
+    return shown if len(shown) <= width else shown[: width - 3] + "..."
 
 
 class FlexiBenchError(Exception):
@@ -20,9 +42,7 @@ class CardError(FlexiBenchError, ValueError):
         self.field = field
         self.value = value
         self.allowed = allowed
-        shown = repr(value) if not isinstance(value, str) else value
-        if len(shown) > 80:
-            shown = shown[:77] + "..."
+        shown = shorten(value)
         super().__init__(f"{field}: {shown} is not allowed; allowed: {allowed}")
 
 

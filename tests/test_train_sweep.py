@@ -17,6 +17,7 @@ from test_train_fixtures import data_dir, tiny_recipe  # noqa: F401 - pytest fix
 
 from flexibench.bench.journal import JournalWarning, read_shard
 from flexibench.cli import main
+from flexibench.errors import DataError
 from flexibench.space import INITIAL_MODELS, DesignSpace, ModelCard
 from flexibench.train.recipes import load_recipe
 from flexibench.train.sweep import FLEXIBERT_MINI_FAMILY, paper_queue, plan_jobs, stratum
@@ -109,7 +110,19 @@ def test_kill_9_and_restart_loses_and_duplicates_nothing(data_dir, tmp_path) -> 
 def _children(pid: int) -> set[int]:
     found: set[int] = set()
     for task in Path(f"/proc/{pid}/task").glob("*"):
-        found |= {int(c) for c in (task / "children").read_text().split()}
+        try:
+            found |= {int(c) for c in (task / "children").read_text().split()}
+        except OSError:  # the thread or the process ended meanwhile
+            pass
+    return found
+
+
+def _descendants(pid: int) -> set[int]:
+    found, todo = set(), [pid]
+    while todo:
+        new = _children(todo.pop()) - found
+        found |= new
+        todo.extend(new)
     return found
 
 
@@ -153,6 +166,84 @@ def test_sigterm_stops_the_pool_workers_before_they_append(data_dir, tmp_path) -
             if _running(pid):
                 os.kill(pid, signal.SIGKILL)
     assert all(not shard.read_bytes() for shard in out.glob("*.jsonl"))  # nothing appended after the stop
+
+
+def _kill_parent_alone_then_restart(cmd: list[str], out: Path, log: Path, expected: int) -> dict[str, int]:
+    """Start a sweep, ``kill -9`` its parent pid (not its group) after the first record, then resume it.
+
+    Returns what was seen: processes the sweep had started, how many were left running
+    10 s after the kill, lines at the kill and once they were gone, and the restarted
+    shard's lines and distinct keys.
+    """
+    with open(log, "wb") as handle:  # not a pipe: an orphaned worker would hold it open
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=handle, start_new_session=True)
+    started: set[int] = set()
+    try:
+        deadline, lines = time.time() + 300, 0
+        while time.time() < deadline and proc.poll() is None:
+            started |= _descendants(proc.pid)
+            lines = sum(p.read_bytes().count(b"\n") for p in out.glob("*.jsonl"))
+            if lines:
+                break
+            time.sleep(0.1)
+        assert lines and proc.poll() is None, log.read_text()[-2000:]
+        started |= _descendants(proc.pid)
+        os.kill(proc.pid, signal.SIGKILL)  # the parent alone, as `kill -9 <pid>` does
+        proc.wait()
+        deadline = time.time() + 10
+        while time.time() < deadline and any(_running(pid) for pid in started):
+            time.sleep(0.2)
+        left = sorted(pid for pid in started if _running(pid))
+        after = sum(p.read_bytes().count(b"\n") for p in out.glob("*.jsonl"))
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+    finally:
+        for pid in started | ({proc.pid} if proc.poll() is None else set()):
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", JournalWarning)  # no torn line, no duplicate
+        keys = [r.key for shard in out.glob("*.jsonl") for r in read_shard(shard)]
+    return {
+        "started": len(started),
+        "left": len(left),
+        "lines_at_kill": lines,
+        "lines_after": after,
+        "lines": sum(p.read_bytes().count(b"\n") for p in out.glob("*.jsonl")),
+        "keys": len(set(keys)),
+        "expected": expected,
+    }
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads child processes from /proc")
+def test_kill_9_of_the_parent_alone_leaves_no_worker_and_no_duplicate(data_dir, tmp_path) -> None:  # noqa: F811
+    """The workers must not outlive a parent killed alone, nor append after it; the restart then adds no duplicate."""
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(yaml.safe_dump(tiny_recipe(steps=40)))
+    cards = tmp_path / "cards.txt"
+    cards.write_text("bert-tiny\nfnet-tiny\n")
+    out = tmp_path / "sweep"
+    cmd = _sweep_cmd(recipe, cards, data_dir, out)
+    cmd[cmd.index("--workers") + 1] = "2"
+    seen = _kill_parent_alone_then_restart(cmd, out, tmp_path / "sweep.log", expected=4)
+    assert seen["started"] >= 3  # two workers and the resource tracker
+    assert seen["left"] == 0, seen
+    assert seen["lines"] == seen["keys"] == 4, seen  # records in = records out, 0 duplicates
+
+
+def test_a_second_sweep_of_a_folder_is_refused_while_the_first_runs(tmp_path) -> None:
+    from flexibench.train.sweep import lock_output_folder
+
+    with lock_output_folder(tmp_path / "out"):
+        with pytest.raises(DataError, match="another sweep is writing into this folder"):
+            with lock_output_folder(tmp_path / "out"):
+                pass
+    with lock_output_folder(tmp_path / "out"):  # released when the first ends
+        pass
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(DataError, match="is not a folder"):
+        with lock_output_folder(tmp_path / "afile"):
+            pass
 
 
 @pytest.mark.slow

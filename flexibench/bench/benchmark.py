@@ -27,7 +27,7 @@ from flexibench.bench import schema
 from flexibench.bench.record import STATUSES
 from flexibench.bench.result import FrozenScores, QueryResult
 from flexibench.bench.store import TableFile
-from flexibench.errors import CardError, FlexiBenchError
+from flexibench.errors import CardError, FlexiBenchError, shorten
 from flexibench.space import DesignSpace, ModelCard
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -528,6 +528,9 @@ class Benchmark:
 
     # ------------------------------------------------------------------ internals
     def _fidelity(self, name: str | None) -> _Fidelity:
+        if name is not None and not isinstance(name, str):
+            allowed = f"None or one of {list(self.fidelities)}"
+            raise QueryError(f"fidelity: {shorten(name)} is not allowed; allowed: {allowed}")
         key = name or self.default_fidelity
         fid = self._fidelities.get(key)
         if fid is None:

@@ -1,4 +1,8 @@
-"""The record schema on read (pack, resume, reader) and on write (non-finite numbers, short writes)."""
+"""The record schema on read (pack, resume, reader) and on write (non-finite numbers, short writes).
+
+``_tampered_shard`` and ``SHORT_WRITE`` also serve tests/measure_hardening.py, which runs on older
+checkouts too: this module imports nothing at its top that they lack.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,6 @@ import pytest
 
 from flexibench.bench import JournalWriter, read_shard, read_shards
 from flexibench.bench.pack import pack
-from flexibench.bench.record_schema import SIGNED_TASKS, RecordError, check_record, is_signed_task
 from flexibench.bench.testing import fixture_library, synthetic_record
 from flexibench.errors import DataError
 from flexibench.space import ModelCard
@@ -70,6 +73,8 @@ def test_a_record_that_breaks_the_schema_is_refused_with_file_and_line(tmp_path,
 
 
 def test_a_failed_record_has_no_score_and_correlations_may_be_negative():
+    from flexibench.bench.record_schema import RecordError, check_record
+
     good = json.loads(synthetic_record(CARD, 0, tasks=("CoLA",)).to_json())
     check_record({**good, "score": -20.0, "task_scores": {"CoLA": -20.0}})
     with pytest.raises(RecordError, match="task_scores"):
@@ -79,6 +84,7 @@ def test_a_failed_record_has_no_score_and_correlations_may_be_negative():
 
 
 def test_signed_tasks_are_the_correlation_metrics():
+    from flexibench.bench.record_schema import SIGNED_TASKS, is_signed_task
     from flexibench.train.glue import GLUE_TASKS
 
     signed = {name for name, spec in GLUE_TASKS.items() if spec.metric in ("mcc", "pearson", "spearman")}
@@ -132,7 +138,10 @@ except DataError as exc:
 resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))  # space again
 writer.append(synthetic_record(card, 2))
 writer.close()
-print("seeds", [r.seed for r in read_shard(path)])
+try:
+    print("seeds", [r.seed for r in read_shard(path)])
+except DataError as exc:
+    print("refused:", exc)
 """
 
 

@@ -153,3 +153,16 @@ def test_a_short_write_raises_and_the_next_append_starts_a_fresh_line(tmp_path):
     assert out[0].startswith("error:") and "record not written" in out[0] and "removed" in out[0]
     assert out[1] == "seeds [0, 2]" and "warn" not in done.stderr.lower()
     assert shard.read_bytes().count(b"\n") == 2 and shard.read_bytes().endswith(b"\n")
+
+
+def test_run_one_turns_a_record_the_schema_refuses_into_a_failed_record(tmp_path, monkeypatch):
+    from flexibench.train import evaluate as evaluate_module
+    from flexibench.train.runners import Job, run_one
+
+    worse_than_uniform = dataclasses.replace(synthetic_record(CARD, 0), score=-5.0, task_scores={"MLM": -5.0})
+    monkeypatch.setattr(evaluate_module, "evaluate", lambda *args, **kwargs: worse_than_uniform)
+    job = Job(CARD.to_dict(), {"name": "my recipe"}, 0, shard=str(tmp_path / "s.jsonl"))  # a name with a space
+    returned = run_one(job)
+    (record,) = read_shard(tmp_path / "s.jsonl")
+    assert returned.status == record.status == "failed" and "broke the record schema" in record.error
+    assert record.fidelity == "my recipe"

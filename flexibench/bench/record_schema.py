@@ -11,7 +11,7 @@ alike) and to every record before it is written:
 - scores are percentages: 0-100, or -100-100 for the correlation metrics (CoLA's MCC, STS-B's
   Pearson) and for a ``score`` averaged over one of them;
 - ``status`` is one of :data:`~flexibench.bench.record.STATUSES`; a record that is not ``ok`` has no score;
-- ``fidelity`` is a plain name (it becomes an HDF5 group name).
+- ``fidelity`` is a printable name without ``/`` (it becomes an HDF5 group name).
 
 Non-finite numbers never reach a file: :func:`storable` writes them as ``null`` and, when the
 value was a measured score or loss of an ``ok`` record, sets the status to ``diverged``.
@@ -34,7 +34,6 @@ INT64 = 2**63
 SIGNED_TASKS = frozenset({"cola", "stsb"})  # primary metric MCC / Pearson: -100..100 (tested against glue.py)
 REQUIRED = ("card", "card_hash", "fidelity", "seed", "status")
 MEASURED = ("score", "task_scores", "pretrain_loss", "finetune_losses")  # non-finite here means diverged
-_FIDELITY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _HASH = re.compile(r"[0-9a-f]{64}|invalid")  # "invalid": the failed record of a card that did not parse
 _FIELDS = tuple(f.name for f in fields(ResultRecord))
 
@@ -76,8 +75,8 @@ def check_record(data: Any) -> dict[str, Any]:
             ModelCard.from_dict(out["card"])
         except CardError as exc:
             raise RecordError(f"card.{exc.field}", exc.value, exc.allowed) from None
-    if not isinstance(out["fidelity"], str) or not _FIDELITY.fullmatch(out["fidelity"]):
-        raise RecordError("fidelity", out["fidelity"], "a name of letters, digits, '_', '.', '-' (at most 64)")
+    if not _is_fidelity(out["fidelity"]):
+        raise RecordError("fidelity", out["fidelity"], "a printable name of 1-64 characters without '/' or edge spaces")
     if out["status"] not in STATUSES:
         raise RecordError("status", out["status"], list(STATUSES))
     for name, low in (("seed", -INT64), ("tokens_seen", 0), ("params", 0)):
@@ -130,6 +129,18 @@ def storable(record: ResultRecord) -> ResultRecord:
         )
     check_record(json.loads(record.to_json()))
     return record
+
+
+def _is_fidelity(value: Any) -> bool:
+    """A fidelity names an HDF5 group: no '/', not '.' or '..', printable, no surrounding spaces."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= 64
+        and value.isprintable()
+        and value == value.strip()
+        and "/" not in value
+        and value not in (".", "..")
+    )
 
 
 def _has_infinity(value: Any) -> bool:

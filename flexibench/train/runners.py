@@ -37,6 +37,7 @@ from tqdm import tqdm
 
 from flexibench.bench.journal import JournalWriter
 from flexibench.bench.record import ResultRecord
+from flexibench.bench.record_schema import RecordError, storable
 
 WORKERS_LOCK = ".sweep-workers.lock"  # held (shared) by every live pool worker writing into the folder
 PR_SET_PDEATHSIG = 1
@@ -72,12 +73,21 @@ def run_one(job: Job) -> ResultRecord:
         )
     except Exception as exc:  # noqa: BLE001 - configuration errors too become a record
         record = _failed(job, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}")
+    record = _storable(job, record)
     if job.shard:
         if _parent is not None and os.getppid() != _parent:
             os._exit(1)  # the sweep that asked for this record is gone: appending now would race its restart
         with JournalWriter(job.shard) as writer:
             writer.append(record)
     return record
+
+
+def _storable(job: Job, record: ResultRecord) -> ResultRecord:
+    """The record as the journal stores it; one that breaks the record schema becomes a failed record saying why."""
+    try:
+        return storable(record)
+    except RecordError as exc:
+        return _failed(job, f"the evaluation's record broke the record schema: {exc}")
 
 
 def _start_worker(parent: int, signal_on_death: bool, folders: tuple[str, ...]) -> None:

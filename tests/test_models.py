@@ -535,3 +535,13 @@ def test_cuda_bf16_autocast_matches_float32() -> None:
         with torch.autocast("cuda", dtype=torch.bfloat16):
             model(ids, mask, labels=labels).loss.backward()
         assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+def test_span_convolution_gradients_are_exact() -> None:
+    """The shifted-slice span convolution differentiates correctly (finite differences, float64)."""
+    from flexibench.models.ops import span_convolution
+
+    torch.manual_seed(0)
+    values = torch.randn(2, 6, 8, dtype=torch.float64, requires_grad=True)
+    weights = torch.softmax(torch.randn(2, 6, 2, 5, dtype=torch.float64), -1).requires_grad_()
+    assert torch.autograd.gradcheck(span_convolution, (values, weights))

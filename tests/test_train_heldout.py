@@ -67,3 +67,65 @@ def test_heldout_scoring_does_not_depend_on_the_run_seed(data_dir) -> None:  # n
     c = evaluate("bert-tiny", heldout_recipe(2), seed=1, data_dir=data_dir, device="cpu")
     assert a.task_metrics["MLM"] == b.task_metrics["MLM"]
     assert a.task_metrics["MLM"]["loss"] != c.task_metrics["MLM"]["loss"]
+
+
+def test_bf16_trains_like_fp32_and_keeps_prefix_exact_checkpoints(data_dir) -> None:  # noqa: F811
+    """bf16 autocasts the forward pass only: the curve stays close to fp32's, not equal, and still prefix-exact."""
+    fp32 = evaluate("bert-tiny", heldout_recipe(6, every=3), seed=0, data_dir=data_dir, device="cpu")
+    bf16_recipe = heldout_recipe(6, every=3)
+    bf16_recipe["pretrain"]["precision"] = "bf16"
+    bf16 = evaluate("bert-tiny", bf16_recipe, seed=0, data_dir=data_dir, device="cpu")
+    short_recipe = heldout_recipe(3)
+    short_recipe["pretrain"]["precision"] = "bf16"
+    short = evaluate("bert-tiny", short_recipe, seed=0, data_dir=data_dir, device="cpu")
+    assert fp32.status == bf16.status == short.status == "ok", (bf16.error, short.error)
+    a, b = fp32.task_metrics["MLM"], bf16.task_metrics["MLM"]
+    assert a["loss@6"] != b["loss@6"] and abs(a["loss@6"] - b["loss@6"]) < 0.05
+    assert b["loss@3"] == pytest.approx(short.task_metrics["MLM"]["loss"], rel=1e-6)
+    assert bf16.recipe["pretrain"]["precision"] == "bf16"
+
+
+def test_checkpoints_are_logged(data_dir, caplog) -> None:  # noqa: F811
+    with caplog.at_level("INFO", logger="flexibench.train.pretrain"):
+        record = evaluate("bert-tiny", heldout_recipe(4, every=2), seed=0, data_dir=data_dir, device="cpu")
+    assert record.status == "ok"
+    assert any("step 2/4: held-out loss" in message for message in caplog.messages)
+
+
+def test_an_interrupted_run_resumes_to_the_uninterrupted_result(data_dir, tmp_path, monkeypatch) -> None:  # noqa: F811
+    states = tmp_path / "states"
+    """Killed after its step-3 checkpoint, a run with a state folder continues there and ends as if never stopped."""
+    from flexibench.train import pretrain as harness
+
+    recipe = heldout_recipe(6, every=3)
+    whole = evaluate("bert-tiny", recipe, seed=0, data_dir=data_dir, device="cpu")
+    real_step, calls = harness.optimizer_step, []
+
+    def dies_at_step_5(*args, **kwargs):  # noqa: ANN002, ANN003
+        calls.append(1)
+        if len(calls) == 5:
+            raise KeyboardInterrupt("killed")
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(harness, "optimizer_step", dies_at_step_5)
+    with pytest.raises(KeyboardInterrupt):
+        evaluate("bert-tiny", recipe, seed=0, data_dir=data_dir, device="cpu", state_dir=states)
+    assert [p.name for p in states.iterdir()] == [f"tiny-mlm-{whole.card_hash[:16]}-seed0.pt"]
+    monkeypatch.setattr(harness, "optimizer_step", real_step)
+    resumed = evaluate("bert-tiny", recipe, seed=0, data_dir=data_dir, device="cpu", state_dir=states)
+    assert resumed.status == "ok", resumed.error
+    assert resumed.task_metrics["MLM"] == whole.task_metrics["MLM"]
+    assert resumed.task_scores == whole.task_scores and resumed.tokens_seen == whole.tokens_seen
+    assert list(states.iterdir()) == []  # the record replaces the state
+    other = evaluate("bert-tiny", recipe, seed=1, data_dir=data_dir, device="cpu", state_dir=states)
+    assert other.task_metrics["MLM"]["loss"] != whole.task_metrics["MLM"]["loss"]
+
+
+def test_a_state_file_of_another_evaluation_is_not_loaded(tmp_path) -> None:
+    from flexibench.train.pretrain import TrainingState
+
+    TrainingState(tmp_path / "s.pt", "a").save(step=3)
+    assert TrainingState(tmp_path / "s.pt", "a").load()["step"] == 3
+    assert TrainingState(tmp_path / "s.pt", "b").load() is None
+    (tmp_path / "s.pt").write_bytes(b"torn")
+    assert TrainingState(tmp_path / "s.pt", "a").load() is None

@@ -48,3 +48,19 @@ def test_a_recipe_must_run_some_task() -> None:
         Recipe.from_dict({**tiny_recipe(), "tasks": {}, "scored": []})
     pretrain_only = Recipe.from_dict({**tiny_recipe(heldout_blocks=4), "tasks": {}, "scored": []})
     assert pretrain_only.runs == pretrain_only.scored == ("MLM",)
+
+
+def test_recipe_refuses_text_where_a_number_belongs():
+    """YAML reads ``1e-3`` as the string '1e-3'; a recipe must refuse it, not train with a string rate."""
+    with pytest.raises(DataError, match=r"pretrain\.lr: expected a number.*1\.0e-3"):
+        load_recipe({"name": "x", "pretrain": {"lr": "1e-3", "heldout_blocks": 4}})
+    with pytest.raises(DataError, match=r"pretrain\.steps: expected an integer"):
+        load_recipe({"name": "x", "pretrain": {"steps": 2.5, "heldout_blocks": 4}})
+
+
+def test_recipe_precision_is_checked_and_defaults_to_fp32():
+    assert load_recipe("nano").pretrain.precision == "fp32"
+    bf16 = load_recipe({"name": "x", "pretrain": {"precision": "bf16", "heldout_blocks": 4}})
+    assert bf16.pretrain.precision == "bf16"
+    with pytest.raises(DataError, match="precision"):
+        load_recipe({"name": "x", "pretrain": {"precision": "fp16", "heldout_blocks": 4}})

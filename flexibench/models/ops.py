@@ -125,16 +125,19 @@ def cosine_mix(x: Tensor, heads: int) -> Tensor:
     batch, length, hidden = x.shape
     head_dim = hidden // heads
     grid = x.view(batch, length, heads, head_dim)
-    grid = torch.matmul(grid, dct_matrix(head_dim, x.device).T)  # along the head dimension
-    return torch.matmul(dct_matrix(length, x.device), grid.reshape(batch, length, hidden))  # along the sequence
+    grid = torch.matmul(grid, dct_matrix(head_dim, x.device).to(x.dtype).T)  # along the head dimension
+    sequence = dct_matrix(length, x.device).to(x.dtype)
+    return torch.matmul(sequence, grid.reshape(batch, length, hidden))  # along the sequence
 
 
 class LinearTransform(nn.Module):
     """FNet-style token mixing by a fixed DFT or DCT, plus Eq. 2's relative attention.
 
     ``Z = LT(X) + RelativeAttention(X)``; the transform has no weights, the relative
-    attention brings query/value projections and the relative table. Transforms run in
-    float32 with autocast off: FFTs are not defined for bfloat16 and lose accuracy in it.
+    attention brings query/value projections and the relative table. The DFT runs in
+    float32 with autocast off (FFTs are not defined for bfloat16); the DCT is two matrix
+    products, which autocast runs in bfloat16 with float32 accumulation like every linear
+    layer (in float32 it was the slowest part of a bf16 step of an LT-DCT card).
     Both use orthonormal scaling so the mixed signal is on the scale of the input
     (FNet's unnormalised FFT grows with ``sqrt(T d)``).
     """
@@ -150,9 +153,11 @@ class LinearTransform(nn.Module):
 
     def forward(self, x: Tensor, mask: PaddingMask | None = None) -> Tensor:
         source = x if mask is None else x * mask.keep.to(x.dtype)
-        transform = fourier_mix if self.kind == "DFT" else cosine_mix
-        with torch.autocast(device_type=x.device.type, enabled=False):
-            mixed = transform(source.float(), self.heads)
+        if self.kind == "DFT":
+            with torch.autocast(device_type=x.device.type, enabled=False):  # no bfloat16 FFT
+                mixed = fourier_mix(source.float(), self.heads)
+        else:
+            mixed = cosine_mix(source, self.heads)  # two matmuls: autocast runs them like any linear layer
         q, v = (_split_heads(part, self.heads) for part in self.qv(x).chunk(2, dim=-1))
         additive = None if mask is None else mask.additive
         relative = self.relative(q, v, additive, self.dropout if self.training else 0.0)
@@ -207,14 +212,29 @@ class DynamicSpanConv(nn.Module):
         values = self.conv_value(x)
         if mask is not None:
             values = values * mask.keep.to(values.dtype)
-        half = self.kernel // 2
-        windows = F.pad(values, (0, 0, half, half)).unfold(1, self.kernel, 1)  # (B, T, h, k)
-        windows = windows.reshape(batch, length, self.heads, hidden // self.heads, self.kernel)
-        conv = torch.einsum("btndk,btnk->btnd", windows, weights).reshape(batch, length, hidden)
+        conv = span_convolution(values, weights)
         q, v = _split_heads(q_flat, self.heads), _split_heads(v_flat, self.heads)
         additive = None if mask is None else mask.additive
         relative = self.relative(q, v, additive, self.dropout if self.training else 0.0)
         return self.out(conv + _merge_heads(relative))
+
+
+def span_convolution(values: Tensor, weights: Tensor) -> Tensor:
+    """``out[b, t, head] = sum_j weights[b, t, head, j] * values[b, t + j - k // 2, head]`` (zero outside).
+
+    ``values`` is ``(B, T, h)``, ``weights`` ``(B, T, n, k)``. Summing ``k`` shifted slices costs
+    ``k`` multiply-adds over ``(B, T, h)`` and no window copy: the ``unfold`` + ``einsum`` form it
+    replaces gave the same numbers at twice the forward-and-backward time (``unfold``'s backward
+    dominated the DSC layer; ``benchmarks/bench_harness.py``).
+    """
+    batch, length, hidden = values.shape
+    heads, kernel = weights.shape[-2], weights.shape[-1]
+    half = kernel // 2
+    padded = F.pad(values, (0, 0, half, half)).view(batch, length + 2 * half, heads, hidden // heads)
+    out = padded[:, :length] * weights[..., :1]
+    for j in range(1, kernel):
+        out = out + padded[:, j : j + length] * weights[..., j : j + 1]
+    return out.reshape(batch, length, hidden)
 
 
 def build_operation(op: str, hidden: int, heads: int, param: str | int, max_distance: int, dropout: float) -> nn.Module:

@@ -42,6 +42,9 @@ def register(subparsers: Any) -> None:
     sweep.add_argument("--data", default=None)
     sweep.add_argument("--out", required=True, help="folder of journal shards (reruns skip finished keys)")
     sweep.add_argument("--no-progress", action="store_true")
+    sweep.add_argument(
+        "--state-dir", default=None, help="keep mid-run training state here; a restarted sweep continues from it"
+    )
     sweep.set_defaults(handler=_sweep)
 
 
@@ -106,6 +109,7 @@ def _sweep(args: argparse.Namespace) -> int:
         backend=args.backend,
         address=args.address,
         progress=not args.no_progress,
+        state_dir=args.state_dir,
     )
     with closing(records):
         for record in records:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import hashlib
+import json
 import math
 import os
 import platform
@@ -30,7 +32,7 @@ from flexibench.space import ModelCard, card_hash
 from flexibench.train.corpus import DATA_ENV
 from flexibench.train.glue import TaskData, carve, local_split_file, read_hub, read_local, take, task_spec
 from flexibench.train.metrics import glue_average, mlm_score
-from flexibench.train.pretrain import Diverged, pretrain
+from flexibench.train.pretrain import Diverged, TrainingState, pretrain
 from flexibench.train.recipes import MLM_TASK, Recipe, TaskPlan, load_recipe
 from flexibench.train.tokenizer import get_tokenizer
 
@@ -140,12 +142,16 @@ def evaluate(
     transfer_from: str | Path | torch.nn.Module | None = None,
     device: str | torch.device | None = None,
     save_dir: str | Path | None = None,
+    state_dir: str | Path | None = None,
 ) -> ResultRecord:
     """Pretrain and fine-tune ``card`` under ``recipe`` with ``seed``; always returns a record.
 
     ``transfer_from`` (a saved model folder or a model) starts from a neighbour's
     weights via :func:`flexibench.models.transfer_weights`; ``save_dir`` keeps the
-    pretrained MLM model so later evaluations can transfer from it.
+    pretrained MLM model so later evaluations can transfer from it. With ``state_dir``,
+    pretraining keeps its state there at every held-out checkpoint and a rerun of the same
+    evaluation continues from it (:class:`~flexibench.train.pretrain.TrainingState`); the
+    file is removed once the record is made.
     """
     from flexibench.models import FlexiBERTForMaskedLM, FlexiBERTForSequenceClassification
 
@@ -188,7 +194,8 @@ def evaluate(
             state["transfer_source"] = _transfer(transfer_from, model)
         every = recipe.pretrain.heldout_every
         checkpoints = tuple(range(every, recipe.pretrain.steps, every)) if every > 0 else ()
-        result = pretrain(model, tokenizer, corpus, recipe.pretrain, seed, dev, checkpoints=checkpoints)
+        resume = training_state(state_dir, base, state["transfer_source"]) if state_dir is not None else None
+        result = pretrain(model, tokenizer, corpus, recipe.pretrain, seed, dev, checkpoints=checkpoints, state=resume)
         state.update(pretrain_loss=result.loss, pretrain_time_s=result.time_s, tokens_seen=result.tokens_seen)
         if result.heldout:
             _record_mlm(state, result.heldout_curve, recipe.pretrain.steps, vocab)
@@ -206,6 +213,8 @@ def evaluate(
         status, error = "diverged", str(exc)
     except Exception as exc:  # noqa: BLE001 - recorded, never raised: one card must not stop a sweep
         status, error = "failed", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}"
+    if state_dir is not None:
+        training_state(state_dir, base, state["transfer_source"]).clear()  # the record below replaces it
     score = glue_average(state["task_scores"], list(recipe.scored)) if status == "ok" else math.nan
     return ResultRecord(
         **base,
@@ -224,6 +233,14 @@ def evaluate(
         timestamp=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         error=error,
     )
+
+
+def training_state(state_dir: str | Path, base: dict[str, Any], transfer_source: str | None) -> TrainingState:
+    """The state file of one evaluation: named by card, fidelity and seed, fingerprinted by all it depends on."""
+    identity = {k: base[k] for k in ("card_hash", "fidelity", "seed", "recipe")}
+    fingerprint = hashlib.sha256(json.dumps({**identity, "transfer": transfer_source}, sort_keys=True).encode())
+    name = f"{base['fidelity']}-{base['card_hash'][:16]}-seed{base['seed']}.pt"
+    return TrainingState(Path(state_dir) / name, fingerprint.hexdigest())
 
 
 def _record_mlm(state: dict[str, Any], curve: dict[int, dict[str, float]], steps: int, vocab: int) -> None:

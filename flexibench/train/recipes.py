@@ -124,8 +124,10 @@ class Recipe:
             raise DataError("recipe: missing 'name'")
         pre = data.get("pretrain") or {}
         _check_keys(pre, PretrainConfig, "recipe.pretrain")
+        _check_numbers(pre, PretrainConfig, "recipe.pretrain")
         fine = dict(data.get("finetune") or {})
         _check_keys(fine, FinetuneConfig, "recipe.finetune")
+        _check_numbers(fine, FinetuneConfig, "recipe.finetune")
         hpo = fine.pop("hpo", None)
         if hpo is not None:
             _check_keys(hpo, HPOConfig, "recipe.finetune.hpo")
@@ -173,6 +175,20 @@ def _check_keys(data: dict[str, Any], cls: type, where: str) -> None:
     extra = sorted(set(data) - allowed)
     if extra:
         raise DataError(f"{where}: unknown key(s) {extra}; allowed: {sorted(allowed)}")
+
+
+def _check_numbers(data: dict[str, Any], cls: type, where: str) -> None:
+    """Numeric settings must be numbers: YAML reads ``1e-3`` (no dot) as the string '1e-3'."""
+    defaults = cls()
+    for key, value in data.items():
+        default = getattr(defaults, key, None)
+        if isinstance(default, (int, float)) and not isinstance(default, bool):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                hint = " (write 1.0e-3, not 1e-3: YAML reads the latter as text)" if isinstance(value, str) else ""
+                raise DataError(f"{where}.{key}: expected a number, got {value!r}{hint}")
+            if isinstance(default, int) and not isinstance(default, bool) and isinstance(value, float):
+                if not value.is_integer():
+                    raise DataError(f"{where}.{key}: expected an integer, got {value!r}")
 
 
 def _tuples(data: dict[str, Any]) -> dict[str, Any]:

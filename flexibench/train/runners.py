@@ -19,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import datetime as dt
 import fcntl
+import logging
 import math
 import os
 import signal
@@ -43,6 +44,7 @@ WORKERS_LOCK = ".sweep-workers.lock"  # held (shared) by every live pool worker 
 PR_SET_PDEATHSIG = 1
 _parent: int | None = None  # in a pool worker: the pid of the process that started it
 _held: list[int] = []  # in a pool worker: descriptors of the locks it holds until it exits
+LOG_ENV = "FLEXIBENCH_LOG"  # e.g. FLEXIBENCH_LOG=info: workers log each held-out checkpoint to stderr
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class Job:
     device: str | None = None
     transfer_from: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    state_dir: str | None = None  # keep mid-run training state here; a rerun continues from it
 
 
 def run_one(job: Job) -> ResultRecord:
@@ -65,11 +68,19 @@ def run_one(job: Job) -> ResultRecord:
     import torch
 
     torch.set_num_threads(max(1, job.threads))
+    if os.environ.get(LOG_ENV):  # a spawned worker starts with logging unconfigured
+        logging.basicConfig(level=os.environ[LOG_ENV].upper(), format="%(asctime)s %(name)s: %(message)s")
     try:
         from flexibench.train.evaluate import evaluate
 
         record = evaluate(
-            job.card, job.recipe, job.seed, data_dir=job.data_dir, transfer_from=job.transfer_from, device=job.device
+            job.card,
+            job.recipe,
+            job.seed,
+            data_dir=job.data_dir,
+            transfer_from=job.transfer_from,
+            device=job.device,
+            state_dir=job.state_dir,
         )
     except Exception as exc:  # noqa: BLE001 - configuration errors too become a record
         record = _failed(job, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}")

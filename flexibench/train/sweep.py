@@ -171,6 +171,7 @@ def plan_jobs(
     out_dir: str | Path,
     data_dir: str | None = None,
     threads: int = 1,
+    state_dir: str | None = None,
 ) -> tuple[list[Job], int]:
     """Jobs still to run, in queue order (card-major, seeds inner), and how many were skipped as done."""
     done = finished_keys(out_dir)
@@ -183,7 +184,7 @@ def plan_jobs(
             if (digest, recipe.fidelity, int(seed)) in done:
                 skipped += 1
                 continue
-            jobs.append(Job(card.to_dict(), recipe_dict, int(seed), data_dir, shard, threads))
+            jobs.append(Job(card.to_dict(), recipe_dict, int(seed), data_dir, shard, threads, state_dir=state_dir))
     return jobs, skipped
 
 
@@ -198,15 +199,19 @@ def run_sweep(
     backend: str = "local",
     address: str | None = None,
     progress: bool = True,
+    state_dir: str | None = None,
 ) -> Iterator[ResultRecord]:
     """Run every (card, seed) not yet in ``out_dir``; yields records as they are journaled.
 
-    The folder is locked for the whole sweep (:func:`lock_output_folder`).
+    With ``state_dir`` each evaluation keeps its mid-run training state there, so a sweep
+    stopped mid-evaluation and started again continues those evaluations from their last
+    held-out checkpoint instead of from step 0. The folder is locked for the whole sweep
+    (:func:`lock_output_folder`).
     """
     if backend not in ("local", "ray"):
         raise DataError(f"backend must be 'local' or 'ray', not {backend!r}")
     with lock_output_folder(out_dir):
-        jobs, skipped = plan_jobs(cards, recipe, list(seeds), out_dir, data_dir, threads)
+        jobs, skipped = plan_jobs(cards, recipe, list(seeds), out_dir, data_dir, threads, state_dir)
         if skipped:
             warnings.warn(
                 f"resuming: {skipped} evaluation(s) already in {out_dir} are skipped", UserWarning, stacklevel=2

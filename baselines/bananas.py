@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from flexibench.search.acquisition import thompson, upper_confidence_bound
 from flexibench.search.encodings import Encoding
-from flexibench.search.protocol import PoolOptimizer
-from flexibench.space import DesignSpace
+from flexibench.search.protocol import PoolOptimizer, check_choice
 from flexibench.surrogates.ensemble import MLPEnsemble
 
 ACQUISITIONS = ("its", "ucb")
@@ -26,7 +26,6 @@ class Bananas(PoolOptimizer):
 
     def __init__(
         self,
-        space: DesignSpace,
         encoding: Encoding,
         seed: int = 0,
         *,
@@ -40,19 +39,17 @@ class Bananas(PoolOptimizer):
         acquisition: str = "its",
         kappa: float = 0.5,
     ) -> None:
-        super().__init__(space, encoding, seed)
-        if acquisition not in ACQUISITIONS:
-            raise ValueError(f"acquisition: {acquisition!r} is not allowed; allowed: {list(ACQUISITIONS)}")
+        super().__init__(encoding, seed)
+        check_choice("acquisition", acquisition, ACQUISITIONS)
         self.n_init, self.top_k, self.n_random = n_init, top_k, n_random
         self.acquisition, self.kappa = acquisition, kappa
-        self.level = space.level_of(encoding.cards[0])
         self.model = MLPEnsemble(
             n_members=n_members,
             hidden=hidden,
             epochs=epochs,
             warm_epochs=warm_epochs,
             warm_start=True,
-            seed=self.rng,
+            seed=int(self.rng.integers(2**31)),
         )
 
     def _candidates(self) -> np.ndarray:
@@ -76,7 +73,7 @@ class Bananas(PoolOptimizer):
         candidates = self._candidates()
         mean, std = self.model.predict(self.encoding.X[candidates])
         if self.acquisition == "its":
-            value = self.rng.normal(mean, std + 1e-12)
+            value = thompson(mean, std, self.rng)
         else:
-            value = mean + self.kappa * std
+            value = upper_confidence_bound(mean, (self.kappa, std))
         return int(candidates[int(np.argmax(value))])

@@ -3,7 +3,8 @@
 A population of the ``population`` most recent evaluated cards; each step draws
 ``sample`` members at random, mutates the best of them in one design choice
 (:meth:`DesignSpace.mutations`) and the child replaces the *oldest* member when
-its result arrives (aging, not the worst). Until the population is full, cards
+its result arrives (aging, not the worst). Mutations are taken at the pool's level
+(a level-2 pool mutates single layers). Until the population is full, cards
 are random. Children already asked are skipped; if every mutation of the parent
 was asked, a random card is used instead.
 """
@@ -14,21 +15,17 @@ from collections import deque
 
 from flexibench.search.encodings import Encoding
 from flexibench.search.protocol import Observation, PoolOptimizer
-from flexibench.space import DesignSpace
 
 
 class RegularizedEvolution(PoolOptimizer):
     name = "re"
 
-    def __init__(
-        self, space: DesignSpace, encoding: Encoding, seed: int = 0, *, population: int = 20, sample: int = 5
-    ) -> None:
-        super().__init__(space, encoding, seed)
+    def __init__(self, encoding: Encoding, seed: int = 0, *, population: int = 20, sample: int = 5) -> None:
+        super().__init__(encoding, seed)
         if not 1 <= sample <= population:
             raise ValueError(f"sample: {sample} is not allowed; allowed: 1 <= sample <= population ({population})")
         self.population_size, self.sample_size = population, sample
         self.population: deque[tuple[int, float]] = deque(maxlen=population)
-        self.level = space.level_of(encoding.cards[0])
 
     def propose(self) -> int:
         if len(self.population) < self.population_size:

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from flexibench.search.acquisition import log_expected_improvement, upper_confidence_bound
 from flexibench.search.encodings import Encoding
-from flexibench.search.protocol import PoolOptimizer
-from flexibench.space import DesignSpace
-from flexibench.surrogates.gp import GPSurrogate, log_expected_improvement
+from flexibench.search.protocol import PoolOptimizer, check_choice
+from flexibench.surrogates.gp import GPSurrogate
 
 ACQUISITIONS = ("logei", "ucb")
 
@@ -27,7 +27,6 @@ class GPBO(PoolOptimizer):
 
     def __init__(
         self,
-        space: DesignSpace,
         encoding: Encoding,
         seed: int = 0,
         *,
@@ -37,11 +36,10 @@ class GPBO(PoolOptimizer):
         maxiter: int = 50,
         refit_every: int = 4,
     ) -> None:
-        super().__init__(space, encoding, seed)
-        if acquisition not in ACQUISITIONS:
-            raise ValueError(f"acquisition: {acquisition!r} is not allowed; allowed: {list(ACQUISITIONS)}")
+        super().__init__(encoding, seed)
+        check_choice("acquisition", acquisition, ACQUISITIONS)
         self.n_init, self.acquisition, self.beta = n_init, acquisition, beta
-        self.gp = GPSurrogate(self.rng, maxiter=maxiter, refit_every=refit_every)
+        self.gp = GPSurrogate(int(self.rng.integers(2**31)), maxiter=maxiter, refit_every=refit_every)
 
     def propose(self) -> int:
         if self.n_observed < max(2, self.n_init):
@@ -53,5 +51,5 @@ class GPBO(PoolOptimizer):
         if self.acquisition == "logei":
             value = log_expected_improvement(mean, std, float(y.max()))
         else:
-            value = mean + np.sqrt(self.beta) * std
+            value = upper_confidence_bound(mean, (np.sqrt(self.beta), std))
         return int(free[int(np.argmax(value))])

@@ -17,7 +17,7 @@ References in the same run:
 * the bf16 and fp32 GEMM rate at the harness's typical shape (tokens x h x 4h), the ceiling
   a step cannot beat, and each step's share of it (3 x forward FLOPs of encoder and head).
 
-    python benchmarks/bench_harness.py --baseline 73360ab --out benchmarks/results/harness.json
+    python benchmarks/bench_harness.py --baseline f555434 --out benchmarks/results/harness.json
 """
 
 from __future__ import annotations

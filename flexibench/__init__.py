@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from flexibench.errors import CardError, DataError, FlexiBenchError
 from flexibench.space import DesignSpace, ModelCard
-
-__version__ = "0.1.0"
+from flexibench.version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
     from flexibench.bench import Benchmark

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import t as student_t
 
+from flexibench.bench.cost import evaluation_cost_s
 from flexibench.search import Encoding, read_trajectory, run_many
-from flexibench.search.objective import transfer_cost_s
 from flexibench.search.runner import ObjectiveLike
 
 HERE = Path(__file__).resolve().parent
@@ -185,8 +185,9 @@ def load_curves(paths: Iterable[Path], budget: int, transfer_share: float | None
     """Read trajectories into :class:`Curves`; a run shorter than ``budget`` is padded with its last value.
 
     ``transfer_share`` re-prices transferred cards as fine-tuning plus that share of their
-    pretraining (e.g. the share ``table6_transfer.py`` measured); ``None`` keeps the charge
-    the runner recorded. With one worker the trajectory does not depend on the charge.
+    pretraining (e.g. the share ``table6_transfer.py`` measured) with the one price of
+    :mod:`flexibench.bench.cost`; ``None`` keeps the charge the runner recorded. With one worker
+    the trajectory does not depend on the charge.
     """
     obs, true, wall, cpu, charged, full, finetune, transfers = [], [], [], [], [], [], [], []
     incumbents, observed = [], []
@@ -208,7 +209,7 @@ def load_curves(paths: Iterable[Path], budget: int, transfer_share: float | None
         else:
             charged.append(
                 sum(
-                    transfer_cost_s(q["pretrain_s"], q["finetune_s"], transfer_share if q["transferred"] else 1.0)
+                    evaluation_cost_s(q["pretrain_s"], q["finetune_s"], bool(q["transferred"]), transfer_share)
                     for q in queries
                 )
             )

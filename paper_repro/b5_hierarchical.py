@@ -67,14 +67,11 @@ from _search_runs import (  # noqa: E402
 import flexibench  # noqa: E402
 from flexibench.library import Library, build_library, load_or_build_library  # noqa: E402
 from flexibench.library.levels import crossover_cards  # noqa: E402
-from flexibench.search import make_encoding  # noqa: E402
+from flexibench.search import OPTIMIZERS, make_encoding  # noqa: E402
 from flexibench.search.encodings import Encoding  # noqa: E402
 from flexibench.search.pools import library_encoding  # noqa: E402
 from flexibench.space import ModelCard  # noqa: E402
 
-# Algorithms whose moves do not assume the level of the pool's first card (RE, REINFORCE and
-# BANANAS build level-1 mutations or draws, which a crossover library does not hold).
-LEVEL_AGNOSTIC = ("boshnas", "boshnas-first-order", "boshnas-homoscedastic", "rs", "gpbo")
 PAPER_BEST = {1: "flexibert-mini-s2", 2: "flexibert-mini"}  # Appendix B.5, s = 2 and s = 1 (= s = 1*)
 
 
@@ -167,8 +164,8 @@ def run(
     table_top: int = 10,
 ) -> B5:
     """Search level 1, cross the best cards into each finer level, search it; returns every level's results."""
-    if algo not in LEVEL_AGNOSTIC:
-        raise SystemExit(f"--algo {algo}: not allowed on crossover libraries; allowed: {list(LEVEL_AGNOSTIC)}")
+    if algo not in OPTIMIZERS:
+        raise SystemExit(f"--algo {algo}: not allowed; allowed: {sorted(OPTIMIZERS)}")
     started = time.perf_counter()
     runs_dir = Path(runs_dir) if runs_dir is not None else RUNS / table_id(bench)
     library1 = library1 if library1 is not None else load_or_build_library(level=1)
@@ -395,7 +392,7 @@ def write_outputs(
 
 def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--algo", default="boshnas", help=f"search algorithm, one of {list(LEVEL_AGNOSTIC)}")
+    parser.add_argument("--algo", default="boshnas", help=f"search algorithm, one of {sorted(OPTIMIZERS)}")
     parser.add_argument("--runs", type=int, default=5, help="runs (seeds) per level (default 5)")
     parser.add_argument("--budget1", type=int, default=100, help="queries per level-1 run (default 100)")
     parser.add_argument("--budget2", type=int, default=100, help="queries per run at finer levels (default 100)")

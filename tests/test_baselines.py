@@ -6,8 +6,19 @@ import numpy as np
 import pytest
 import torch
 
-from flexibench.search import MAIN_ALGORITHMS, Observation, SyntheticObjective, make_optimizer, run_search
-from flexibench.space import DesignSpace
+from flexibench.search import (
+    MAIN_ALGORITHMS,
+    OPTIMIZERS,
+    Encoding,
+    Observation,
+    SyntheticObjective,
+    make_encoding,
+    make_optimizer,
+    run_search,
+)
+from flexibench.search.encodings import normalise
+from flexibench.search.pools import homogeneous
+from flexibench.space import DesignSpace, ModelCard, naive_features
 
 torch.set_num_threads(1)
 
@@ -27,9 +38,66 @@ FAST = {
 }
 
 
+CHEAP = {  # the smallest schedules that still exercise every code path (mutations, model fits) within 14 queries
+    "re": {"population": 6, "sample": 3},
+    "gpbo": {"refit_every": 10, "maxiter": 20},
+    "bananas": {"epochs": 20, "warm_epochs": 5, "n_members": 2, "n_init": 4},
+    "boshnas": {"epochs": 20, "warm_epochs": 5, "gobi_steps": 2, "restarts": 2, "mc_samples": 4, "student_extra": 8},
+}
+CHEAP["boshnas-first-order"] = CHEAP["boshnas-homoscedastic"] = CHEAP["boshnas"]
+
+
 @pytest.fixture(scope="module")
 def objective() -> SyntheticObjective:
     return SyntheticObjective(seed=0)
+
+
+def crossover_pool(level: int, pairs: int = 8, seed: int = 0) -> Encoding:
+    """A level-2 or level-3 pool as the hierarchical search builds one: parents of the coarser level first,
+    then their crossover children (Appendix B.4)."""
+    space, rng = DesignSpace.default(), np.random.default_rng(seed)
+    cards: list[ModelCard] = []
+    for _ in range(pairs):
+        a = space.card_at(level - 1, int(rng.integers(space.count(level - 1))))
+        moves = [m for m in space.mutations(a, level - 1) if m.l == a.l and (level == 2 or m.f != a.f)]
+        for b in rng.choice(len(moves), size=2, replace=False):
+            cards += [a, moves[b], *space.crossover(a, moves[b], level)]
+    cards = list(dict.fromkeys(cards))
+    return Encoding("naive", tuple(cards), normalise(naive_features(cards, space)))
+
+
+def level_pool(level: int) -> Encoding:
+    return homogeneous(make_encoding("naive")) if level == 1 else crossover_pool(level)
+
+
+def test_crossover_pools_list_coarser_parents_first() -> None:
+    space = DesignSpace.default()
+    for level in (2, 3):
+        pool = level_pool(level)
+        assert pool.level == level and space.level_of(pool.cards[0]) == level - 1
+        assert sum(space.level_of(card) == level for card in pool.cards) >= len(pool) // 3
+
+
+@pytest.mark.parametrize("level", [1, 2, 3])
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_every_algorithm_searches_every_level(name: str, level: int, objective: SyntheticObjective) -> None:
+    pool = level_pool(level)
+    result = run_search(name, objective, budget=14, seed=0, encoding=pool, optimizer_kwargs=CHEAP.get(name))
+    cards = [ModelCard.from_dict(q["card"]) for q in result.queries]
+    assert len(set(cards)) == len(cards) == 14 and all(card in pool for card in cards)
+
+
+@pytest.mark.parametrize("level", [1, 2, 3])
+def test_moves_happen_at_the_pools_level(level: int) -> None:
+    """RE mutates and REINFORCE's policy chooses per stack of the pool's level, so each can reach every card."""
+    pool, space = level_pool(level), DesignSpace.default()
+    reinforce = make_optimizer("reinforce", encoding=pool)
+    for card in pool.cards:
+        assert reinforce.card_of(reinforce.actions_of(card)) == card
+    evolution = make_optimizer("re", encoding=pool)
+    assert evolution.level == level
+    for card in pool.cards[:5]:
+        assert all(space.level_of(child) <= level for child in space.mutations(card, evolution.level))
 
 
 def test_regularized_evolution_ages_out_the_oldest(objective: SyntheticObjective) -> None:

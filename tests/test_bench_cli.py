@@ -28,6 +28,11 @@ def test_query_text_and_seed(table, capsys):
     card = ModelCard.named("bert-mini").to_json()
     assert main(["query", card, "--table", str(path), "--seed", "1"]) == 0
     assert "seed 1" in capsys.readouterr().out
+    assert main(["query", card, "--table", str(path), "--seed", "sample"]) == 0
+    drawn = capsys.readouterr().out
+    assert "(drawn)" in drawn and "+-" not in drawn  # one seed's record has no spread to show
+    assert main(["query", card, "--table", str(path)]) == 0
+    assert "+-" in capsys.readouterr().out  # two seeds: their spread
 
 
 def test_query_errors_are_one_line(table, capsys):

@@ -129,8 +129,10 @@ def test_b5_hierarchy_builds_and_searches_level_two(bench, tmp_path) -> None:
     before = _mtimes(tmp_path / "runs")
     b5_hierarchical.run(bench, "nano", algo="rs", **common)
     assert _mtimes(tmp_path / "runs") == before  # runs and library reused
-    with pytest.raises(SystemExit, match="not allowed on crossover libraries"):
-        b5_hierarchical.run(bench, "nano", algo="re", **common)
+    evolved = b5_hierarchical.run(bench, "nano", algo="re", **common)  # mutations at the pool's level
+    assert [level.level for level in evolved.levels] == [1, 2] and evolved.levels[1].curves.observed
+    with pytest.raises(SystemExit, match="--algo nope: not allowed"):
+        b5_hierarchical.run(bench, "nano", algo="nope", **common)
 
 
 def test_table6_choose_pairs_prefers_measured_neighbours() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -11,7 +12,6 @@ from sklearn.neighbors import NearestNeighbors
 
 from flexibench.cli import main
 from flexibench.errors import FlexiBenchError
-from flexibench.models.transfer import biased_overlap as reference_overlap
 from flexibench.search import (
     OPTIMIZERS,
     Observation,
@@ -27,7 +27,9 @@ from flexibench.search import (
 )
 from flexibench.search.gobi import AdaHessian, gobi, snap
 from flexibench.search.leaderboard import build_leaderboard, load_runs, write_leaderboard
-from flexibench.space import DesignSpace
+from flexibench.search.objective import Evaluation
+from flexibench.search.pools import homogeneous
+from flexibench.space import DesignSpace, ModelCard
 
 torch.set_num_threads(1)
 CHEAP = {  # small schedules: these tests check behaviour, not search quality
@@ -69,6 +71,21 @@ def test_synthetic_optimum_is_the_best_card(objective: SyntheticObjective) -> No
     assert 0.2 <= min(noise) < max(noise) <= 1.0  # heteroscedastic
 
 
+def leading_identical_layers(query: ModelCard, neighbour: ModelCard) -> int:
+    """The biased overlap written out from its definition: identical layers from the input, to the first difference."""
+    pairs = zip(query.layers, neighbour.layers)
+    return sum(1 for _ in itertools.takewhile(lambda pair: pair[0] == pair[1], pairs))
+
+
+def test_biased_overlap_counts_identical_leading_layers() -> None:
+    space, rng = DesignSpace.default(), np.random.default_rng(0)
+    cards = [space.card_at(2, int(i)) for i in rng.integers(0, space.count(2), 200)]
+    cards += [c for card in cards[:20] for c in space.mutations(card, 2)]  # neighbours share prefixes
+    overlaps = [biased_overlap(q, n) for q in cards[:60] for n in cards]
+    assert overlaps == [leading_identical_layers(q, n) for q in cards[:60] for n in cards]
+    assert {0, 1, 2, 3, 4} <= set(overlaps)  # every overlap occurs, not only the trivial ones
+
+
 def test_transfer_index_agrees_with_brute_force_overlap() -> None:
     space, rng = DesignSpace.default(), np.random.default_rng(0)
     trained = [space.card_at(1, int(i)) for i in rng.integers(0, 9312, 300)]
@@ -77,10 +94,10 @@ def test_transfer_index_agrees_with_brute_force_overlap() -> None:
     for card in trained:
         index.add(card)
     queries = [space.card_at(1, int(i)) for i in rng.integers(0, 9312, 200)] + [space.card_at(1, i) for i in range(96)]
-    for q in queries:
-        assert biased_overlap(q, trained[0]) == reference_overlap(q, trained[0])
-        expected = any(reference_overlap(q, n) / q.l >= 0.8 for n in trained)
-        assert index.can_transfer(q) == expected
+    queries += [m for card in trained[:30] for m in space.mutations(card, 1)]  # near misses and hits
+    answers = [index.can_transfer(q) for q in queries]
+    assert answers == [any(leading_identical_layers(q, n) / q.l >= 0.8 for n in trained) for q in queries]
+    assert any(answers) and not all(answers)
 
 
 def test_runner_budget_trajectory_and_reproducibility(objective: SyntheticObjective, tmp_path) -> None:
@@ -122,32 +139,90 @@ def test_async_workers_never_overlap_and_time_budget_rules(objective: SyntheticO
 
 def test_transfers_are_charged_fine_tune_only(objective: SyntheticObjective) -> None:
     result = run_search("rs", objective, budget=400, seed=1)
-    index, seen_transfer = TransferIndex(0.8), False
-    from flexibench.space import ModelCard
-
     done: list[tuple[float, ModelCard]] = []
+    transfers = 0
     for q in result.queries:
         card = ModelCard.from_dict(q["card"])
-        trained = [c for t, c in done if t <= q["start_s"]]
-        expected = any(reference_overlap(card, n) / card.l >= 0.8 for n in trained)
+        trained = [c for t, c in done if t <= q["start_s"]]  # finished before this query was launched
+        expected = any(leading_identical_layers(card, n) / card.l >= 0.8 for n in trained)
         assert q["transferred"] == expected
-        seen_transfer |= expected
+        transfers += expected
         done.append((q["time_s"], card))
-    assert seen_transfer and index.tau == 0.8
+    assert 0 < transfers < len(result.queries) and result.summary["transfers"] == transfers
+
+
+class ProtocolOnly:
+    """Wraps an optimizer and lets through only what the Optimizer protocol declares."""
+
+    declared = {n for n in vars(Optimizer) if not n.startswith("_")} | set(Optimizer.__annotations__)
+
+    def __init__(self, optimizer) -> None:
+        object.__setattr__(self, "_inner", optimizer)
+
+    def __getattr__(self, name: str):
+        if name not in ProtocolOnly.declared:
+            raise AttributeError(f"the runner used {name!r}, which the Optimizer protocol does not declare")
+        return getattr(object.__getattribute__(self, "_inner"), name)
+
+
+def test_protocol_declares_everything_the_runner_uses(objective: SyntheticObjective) -> None:
+    assert {"ask", "tell", "state", "name", "encoding"} <= ProtocolOnly.declared
+    inner = make_optimizer("re", seed=0)
+    result = run_search(ProtocolOnly(inner), objective, budget=12, seed=0, workers=2)
+    assert len(result.queries) == 12 and inner.n_observed == 12 and result.records[0]["algo"] == "re"
+
+
+def test_runner_takes_an_optimizer_instance_and_any_design_space(objective: SyntheticObjective) -> None:
+    by_name = run_search("re", objective, budget=10, seed=5)
+    seed = int(np.random.SeedSequence(5).spawn(2)[0].generate_state(1)[0])
+    by_instance = run_search(make_optimizer("re", seed=seed), objective, budget=10, seed=5)
+    assert [q["short"] for q in by_instance.queries] == [q["short"] for q in by_name.queries]
+    small = DesignSpace.from_dict(
+        {
+            "layers": [2],
+            "operations": {"SA": ["SDP"], "LT": ["DFT"]},
+            "heads": [2],
+            "hidden": [128],
+            "ff_widths": [512],
+            "ff_depths": [1],
+            "stack": 2,
+            "name": "tiny",
+        }
+    )
+    result = run_search("rs", lambda: _FlatObjective(), budget=2, seed=0, space=small)
+    assert result.records[0]["pool"] == small.count(1) == 2
+    assert {ModelCard.from_dict(q["card"]) for q in result.queries} == set(small.enumerate(1))
+    with pytest.raises(SearchError, match="its own pool"):
+        run_search(make_optimizer("rs"), objective, budget=2, encoding=homogeneous(make_encoding("naive")))
+
+
+class _FlatObjective:
+    """Every card scores 50 and costs one second: enough to drive the runner on any space."""
+
+    name = "flat"
+    optimum = 50.0
+
+    def evaluate(self, card: ModelCard, rng: np.random.Generator) -> Evaluation:
+        return Evaluation(50.0, 1.0, 0.0)
+
+    def true_score(self, card: ModelCard) -> float:
+        return 50.0
+
+    def describe(self) -> dict:
+        return {"objective": self.name}
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
-def test_every_optimizer_follows_the_protocol(name: str, objective: SyntheticObjective) -> None:
+def test_every_optimizer_asks_distinct_cards_and_counts_observations(name: str, objective: SyntheticObjective) -> None:
     opt = make_optimizer(name, seed=0, **CHEAP.get(name, {}))
-    assert isinstance(opt, Optimizer)
     rng, seen = np.random.default_rng(0), set()
     for _ in range(14):
         card = opt.ask()
-        assert card not in seen
+        assert card not in seen and card in opt.encoding
         seen.add(card)
         evaluation = objective.evaluate(card, rng)
         opt.tell(card, Observation(evaluation.score, evaluation.pretrain_s + evaluation.finetune_s))
-    assert opt.n_observed == 14
+    assert opt.n_observed == 14 and opt.state()["observed"] == 14 and opt.name == name
 
 
 def test_convergence_flag_after_five_stable_observations(objective: SyntheticObjective) -> None:
@@ -242,4 +317,14 @@ def test_leaderboard_and_cli(tmp_path, objective: SyntheticObjective) -> None:
     assert main(["leaderboard", str(out), "--out", str(tmp_path / "lb"), "--no-plots"]) == 0
     assert "| re |" in (tmp_path / "lb" / "leaderboard.md").read_text()
     assert main(["search", "--algo", "nope", "--out", str(out)]) == 2
-    assert main(["search", "--algo", "rs", "--objective", "table", "--out", str(out)]) == 2
+    missing = str(tmp_path / "missing.h5")
+    assert main(["search", "--algo", "rs", "--objective", "table", "--table", missing, "--out", str(out)]) == 2
+
+
+def test_search_on_the_table_defaults_its_table_and_fidelity_and_shows_progress(tmp_path, capsys) -> None:
+    out = tmp_path / "table_runs"
+    args = ["search", "--algo", "rs", "--objective", "table", "--budget", "3", "--seeds", "2", "--processes", "1"]
+    assert main([*args, "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "fidelity nano" in err and "[1/2]" in err and "[2/2]" in err
+    assert len(read_trajectory(out / "rs-seed0.jsonl")) == 3 + 2  # header, 3 queries, summary

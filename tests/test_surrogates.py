@@ -7,7 +7,10 @@ import pytest
 import torch
 from botorch.acquisition import LogExpectedImprovement
 from scipy.stats import norm
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 
+from flexibench.search.acquisition import log_expected_improvement
 from flexibench.surrogates import (
     GPSurrogate,
     MCDropoutTeacher,
@@ -17,7 +20,6 @@ from flexibench.surrogates import (
     StudentNetwork,
     Surrogate,
 )
-from flexibench.surrogates.gp import log_expected_improvement
 from flexibench.surrogates.npn import gaussian_nll, npn_relu
 
 torch.set_num_threads(1)
@@ -114,12 +116,12 @@ def test_gp_predict_and_logei_match_botorch() -> None:
     probe = rng.uniform(-1, 1, size=(200, 3))
     mean, std = gp.predict(probe)
     with torch.no_grad():
-        posterior = gp.model.posterior(torch.from_numpy(probe))
+        posterior = gp.model_.posterior(torch.from_numpy(probe))
     np.testing.assert_allclose(mean, posterior.mean.squeeze(-1).numpy(), atol=1e-5)
     np.testing.assert_allclose(std, posterior.variance.sqrt().squeeze(-1).numpy(), atol=1e-5)
     best = float(y.max())
     with torch.no_grad():
-        reference = LogExpectedImprovement(gp.model, best_f=best)(torch.from_numpy(probe).unsqueeze(1)).numpy()
+        reference = LogExpectedImprovement(gp.model_, best_f=best)(torch.from_numpy(probe).unsqueeze(1)).numpy()
     np.testing.assert_allclose(log_expected_improvement(mean, std, best), reference, rtol=1e-4, atol=1e-4)
 
 
@@ -128,7 +130,90 @@ def test_bad_inputs_are_named() -> None:
         NPNRegressor(epochs=1).fit(np.zeros((2, 3)), np.zeros(3))
     with pytest.raises(ValueError, match="X: expected a non-empty 2-D array"):
         MLPEnsemble(epochs=1).fit(np.zeros(4), np.zeros(4))
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         NPNRegressor().predict(np.zeros((1, 2)))
     with pytest.raises(ValueError, match="n_members"):
-        MLPEnsemble(n_members=1)
+        MLPEnsemble(n_members=1).fit(np.zeros((4, 2)), np.zeros(4))  # validated in fit, as scikit-learn does
+
+
+def all_surrogates() -> list:
+    return [
+        NPNRegressor(epochs=5),
+        MCDropoutTeacher(epochs=5),
+        StudentNetwork(epochs=5),
+        MLPRegressor(epochs=5),
+        MLPEnsemble(n_members=3, epochs=5, bootstrap=True),
+        GPSurrogate(maxiter=5),
+    ]
+
+
+def _same(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> None:
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+
+
+@pytest.mark.parametrize("model", all_surrogates(), ids=lambda m: type(m).__name__)
+def test_clone_and_refit_reproduce_the_same_model(model) -> None:
+    x, y = heteroscedastic_data(40)
+    copy = clone(model)
+    assert copy.get_params() == model.get_params() and not hasattr(copy, "n_features_in_")
+    first = copy.fit(x, y).predict(x)
+    _same(first, clone(model).fit(x, y).predict(x))  # same seed, same data: the same model
+    cold = clone(model).set_params(warm_start=False) if "warm_start" in model.get_params() else clone(model)
+    cold.fit(x, y)
+    _same(cold.predict(x), cold.fit(x, y).predict(x))  # refitting the same instance starts over
+    if not isinstance(model, GPSurrogate):  # the GP's marginal-likelihood fit draws nothing
+        assert not np.array_equal(first[0], clone(model).set_params(seed=1).fit(x, y).predict(x)[0])
+
+
+@pytest.mark.parametrize("model", all_surrogates(), ids=lambda m: type(m).__name__)
+def test_predict_is_pure_and_does_not_change_the_next_fit(model) -> None:
+    x, y = heteroscedastic_data(40)
+    a, b = clone(model).fit(x, y), clone(model).fit(x, y)
+    _same(a.predict(x), a.predict(x))
+    for _ in range(3):
+        a.predict(x[:7])  # b predicts nothing in between
+    _same(a.fit(x[:30], y[:30]).predict(x), b.fit(x[:30], y[:30]).predict(x))  # warm or cold, the same
+
+
+SKLEARN_CHECKS = [  # scikit-learn's own estimator checks that apply to fit(X, y) / predict(X) -> (mean, std)
+    "check_estimator_cloneable",
+    "check_estimator_repr",
+    "check_no_attributes_set_in_init",
+    "check_parameters_default_constructible",
+    "check_get_params_invariance",
+    "check_set_params",
+    "check_dont_overwrite_parameters",
+    "check_estimators_overwrite_params",
+    "check_estimators_fit_returns_self",
+    "check_estimators_unfitted",
+    "check_fit_check_is_fitted",
+    "check_fit_idempotent",
+    "check_n_features_in",
+    "check_estimators_dtypes",
+    "check_estimators_nan_inf",
+    "check_estimators_pickle",
+    "check_dict_unchanged",
+    "check_fit2d_1sample",
+    "check_fit2d_1feature",
+    "check_methods_subset_invariance",
+]
+
+
+@pytest.mark.parametrize("model", all_surrogates(), ids=lambda m: type(m).__name__)
+def test_scikit_learn_estimator_checks(model) -> None:
+    from sklearn.utils import estimator_checks
+
+    for name in SKLEARN_CHECKS:
+        if name == "check_methods_subset_invariance" and isinstance(model, MCDropoutTeacher):
+            continue  # dropout masks are drawn per batch: a subset gets other masks
+        getattr(estimator_checks, name)(type(model).__name__, clone(model))
+
+
+@pytest.mark.parametrize("cls", [NPNRegressor, MCDropoutTeacher, StudentNetwork, MLPRegressor, MLPEnsemble])
+def test_state_round_trip_rebuilds_the_fitted_estimator(cls) -> None:
+    x, y = heteroscedastic_data(40)
+    model = cls(epochs=10, hidden=(8, 4)).fit(x, y)
+    tensors, metadata = model.get_state()
+    assert all(isinstance(v, str) for v in metadata.values())
+    _same(cls.from_state(tensors, metadata).predict(x), model.predict(x))

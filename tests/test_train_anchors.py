@@ -32,9 +32,7 @@ def test_anchor_set_spreads_picks_over_tertiles_and_families():
     scored = _scored()
     rank = {card_hash(card): i for i, (card, _) in enumerate(scored)}
     picks = anchor_set(scored, n_more=24)[15:]
-    strata = collections.Counter(
-        (TERTILES[min(2, 3 * rank[card_hash(c)] // len(scored))], family(c)) for c in picks
-    )
+    strata = collections.Counter((TERTILES[min(2, 3 * rank[card_hash(c)] // len(scored))], family(c)) for c in picks)
     available = collections.Counter(
         (TERTILES[min(2, 3 * i // len(scored))], family(c)) for i, (c, _) in enumerate(scored)
     )

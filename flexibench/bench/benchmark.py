@@ -1,21 +1,26 @@
-"""``Benchmark``: query the packed table in microseconds; the surrogate answers what was not trained.
+"""``Benchmark``: the facade users call; it layers the surrogate over the measured table.
 
-Opening is lazy: ``load()`` reads only ``/meta``. The first query at a fidelity
-reads that fidelity's result columns (checksum-verified), aggregates the seeds of
-every measured card once into a frozen :class:`QueryResult`, and caches it keyed
-by the :class:`ModelCard` itself (frozen, hashable: no ``card_hash`` on the query
-path). Unmeasured cards in the design space get the surrogate's prediction,
-precomputed at pack time for every card in the table (no torch needed); cards
-outside the table are embedded by the graph library and predicted by the stored
-ensemble weights (torch is imported then, and only then).
+Three layers, as syne-tune's blackbox repository has them (``Blackbox``, ``BlackboxTabular``,
+``add_surrogate``): :class:`~flexibench.bench.measured.MeasuredFidelity` holds one fidelity's
+records and per-card seed aggregates (numbers only); :class:`~flexibench.bench.predicted.
+PredictedFidelity` answers cards nobody trained; :class:`Benchmark` parses cards, picks the
+layer, and is the one place a :class:`QueryResult` is built (:meth:`Benchmark._result`).
+Costs come from :mod:`flexibench.bench.cost`, parameter and FLOP counts from the stored
+``/archs`` columns (computed on the spot only for cards without a row).
+
+Opening is lazy: ``load()`` reads only ``/meta``. The first query at a fidelity reads that
+fidelity's result columns (checksum-verified), aggregates the seeds of every measured card
+once, and caches the answers keyed by the :class:`ModelCard` itself (frozen, hashable).
+Unmeasured cards get the surrogate's prediction, precomputed at pack time for every row
+(no torch needed); cards outside the table are predicted by the stored ensemble from
+inputs built on the spot (torch is imported then, and only then).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
@@ -24,33 +29,32 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from flexibench.bench import schema
+from flexibench.bench.cost import DEFAULT_TAU, can_transfer, evaluation_cost_s, transfer_share
+from flexibench.bench.measured import MeasuredFidelity
+from flexibench.bench.predicted import PredictedFidelity
 from flexibench.bench.record import STATUSES
-from flexibench.bench.result import FrozenScores, QueryResult
+from flexibench.bench.result import FrozenScores, LearningCurve, QueryError, QueryResult
 from flexibench.bench.store import TableFile
-from flexibench.errors import CardError, FlexiBenchError, shorten
+from flexibench.errors import CardError, shorten
+from flexibench.resources import data_file
 from flexibench.space import DesignSpace, ModelCard
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
+__all__ = ["Benchmark", "QueryError", "default_table_path", "load"]
+
 TABLE_ENV = "FLEXIBENCH_TABLE"
 TABLE_NAME = "flexibench.h5"
-_OK = STATUSES.index("ok")
 CardLike = ModelCard | str | Mapping[str, Any]
 
 
-class QueryError(FlexiBenchError, LookupError):
-    """A query the table cannot answer (unknown fidelity, seed not measured, no surrogate)."""
-
-
 def default_table_path() -> Path:
-    """``$FLEXIBENCH_TABLE``, else ``data/flexibench.h5`` of the checkout (or inside the installed package)."""
+    """``$FLEXIBENCH_TABLE``, else ``data/flexibench.h5`` of the checkout (or the copy the wheel installed)."""
     env = os.environ.get(TABLE_ENV)
     if env:
         return Path(env).expanduser()
-    here = Path(__file__).resolve()
-    candidates = [here.parents[2] / "data" / TABLE_NAME, here.parents[1] / "data" / TABLE_NAME]
-    return next((p for p in candidates if p.is_file()), candidates[0])
+    return data_file(TABLE_NAME)
 
 
 def load(path: str | Path | None = None, *, seed: int = 0, library: Any = None) -> Benchmark:
@@ -62,90 +66,6 @@ def load(path: str | Path | None = None, *, seed: int = 0, library: Any = None) 
     ``flexibench.library.load_or_build_library`` at the table's level, on first need).
     """
     return Benchmark(default_table_path() if path is None else path, seed=seed, library=library)
-
-
-class _Fidelity:
-    """One fidelity's rows, aggregated per card on first use."""
-
-    def __init__(self, bench: Benchmark, name: str) -> None:
-        table, prefix = bench._table, f"{schema.RESULTS}/{name}"
-        self.name = name
-        self.tasks: list[str] = list(table.attrs(prefix).get("tasks", []))
-        col = {c: table.read(f"{prefix}/{c}") for c in schema.RESULT_COLUMNS if c not in ("record", "device")}
-        self.arch, self.seed, self.status = col["arch"], col["seed"], col["status"]
-        self.score, self.task_scores = col["score"], col["task_scores"]
-        self.pretrain, self.finetune = col["pretrain_time_s"], col["finetune_time_s"]
-        self.rows_of: dict[ModelCard, np.ndarray] = {}  # card -> its record rows (any status)
-        self.mean: dict[ModelCard, QueryResult] = {}
-        starts = np.flatnonzero(np.r_[True, self.arch[1:] != self.arch[:-1]]) if len(self.arch) else []
-        bounds = list(zip(starts, [*starts[1:], len(self.arch)]))
-        for start, stop in bounds:
-            row = int(self.arch[start])
-            card = bench._card_at_row(row)
-            rows = np.arange(start, stop)
-            self.rows_of[card] = rows
-            ok = rows[(self.status[rows] == _OK) & np.isfinite(self.score[rows])]
-            if len(ok):
-                self.mean[card] = self._aggregate(bench, card, row, ok)
-        self.has_surrogate = table.has(f"{schema.SURROGATE}/{name}/mean")
-
-    def _aggregate(self, bench: Benchmark, card: ModelCard, row: int, ok: np.ndarray) -> QueryResult:
-        with np.errstate(all="ignore"):
-            tasks = np.nanmean(self.task_scores[ok], axis=0) if self.tasks else np.array([])
-        return QueryResult(
-            card=card,
-            fidelity=self.name,
-            score=float(self.score[ok].mean()),
-            task_scores=FrozenScores({t: float(v) for t, v in zip(self.tasks, tasks) if not math.isnan(v)}),
-            params=int(bench._arch("params")[row]),
-            flops=int(bench._arch("flops")[row]),
-            pretrain_time_s=float(self.pretrain[ok].mean()),
-            finetune_time_s=float(self.finetune[ok].mean()),
-            n_seeds=len(ok),
-            score_std=float(self.score[ok].std(ddof=1)) if len(ok) > 1 else 0.0,
-            source="table",
-        )
-
-    def one_seed(self, bench: Benchmark, card: ModelCard, i: int) -> QueryResult:
-        row = int(self.arch[i])
-        return QueryResult(
-            card=card,
-            fidelity=self.name,
-            score=float(self.score[i]),
-            task_scores=FrozenScores(
-                {t: float(v) for t, v in zip(self.tasks, self.task_scores[i]) if not math.isnan(v)}
-            ),
-            params=int(bench._arch("params")[row]),
-            flops=int(bench._arch("flops")[row]),
-            pretrain_time_s=float(self.pretrain[i]),
-            finetune_time_s=float(self.finetune[i]),
-            n_seeds=1,
-            score_std=0.0,
-            source="table",
-            seed=int(self.seed[i]),
-        )
-
-    @cached_property
-    def time_model(self) -> tuple[np.ndarray, np.ndarray]:
-        """Least-squares lines ``time = a + b * FLOPs`` (pretrain, fine-tune) over measured cards.
-
-        Used only to estimate the training cost of cards nobody trained; NaN with
-        fewer than two measured cards of distinct FLOPs.
-        """
-        if not self.mean:
-            return np.full(2, np.nan), np.full(2, np.nan)
-        flops = np.array([r.flops for r in self.mean.values()], float)
-        fits = []
-        for times in ([r.pretrain_time_s for r in self.mean.values()], [r.finetune_time_s for r in self.mean.values()]):
-            if len(np.unique(flops)) >= 2:
-                fits.append(np.polyfit(flops, np.asarray(times, float), 1))
-            else:
-                fits.append(np.array([0.0, float(np.mean(times))]))
-        return fits[0], fits[1]
-
-    def estimate_times(self, flops: int) -> tuple[float, float]:
-        pre, fine = self.time_model
-        return max(0.0, float(np.polyval(pre, flops))), max(0.0, float(np.polyval(fine, flops)))
 
 
 class Benchmark:
@@ -162,10 +82,12 @@ class Benchmark:
             self.__dict__["_library"] = library  # fills the cached property
         self.path = self._table.path
         self._rng = np.random.default_rng(seed)
-        self._fidelities: dict[str, _Fidelity] = {}
-        self._mean_cache: dict[tuple[Any, str | None], QueryResult] = {}
+        self._measured: dict[str, MeasuredFidelity] = {}
+        self._predicted: dict[str, PredictedFidelity] = {}
+        self._results: dict[str, dict[ModelCard, QueryResult]] = {}  # measured cards' seed means, per fidelity
+        self._mean_cache: dict[tuple[Any, str | None, int | None], QueryResult] = {}
+        self._batch: dict[tuple[str, int | None], dict[str, np.ndarray]] = {}
         self._cards: dict[int, ModelCard] = {}
-        self._models: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ basics
     @cached_property
@@ -233,6 +155,8 @@ class Benchmark:
         fidelity: str | None = None,
         seed: int | str = "mean",
         rng: np.random.Generator | int | None = None,
+        *,
+        budget: int | None = None,
     ) -> QueryResult:
         """How ``card`` performs at ``fidelity`` (default: the table's default fidelity).
 
@@ -240,102 +164,315 @@ class Benchmark:
         an integer returns that seed's record; ``"sample"`` draws one outcome: a
         random measured seed, or N(mean, std) of the surrogate for unmeasured cards
         (NAS-Bench-301 style), from ``rng`` (default: the benchmark's seeded generator).
+        ``budget`` asks for the score at a recorded checkpoint of the fidelity's learning
+        curve (``result.budget_unit``: pretraining steps; :meth:`budgets` lists them);
+        None is the final score.
         """
         if seed == "mean":
             try:
-                hit = self._mean_cache.get((card, fidelity))
+                hit = self._mean_cache.get((card, fidelity, budget))
             except TypeError:  # an unhashable mapping: parse it below
                 hit = None
             if hit is not None:
                 return hit
-        return self._query(card, fidelity, seed, rng)
+        return self._query(card, fidelity, seed, rng, budget)
 
-    def _query(self, card: CardLike, fidelity: str | None, seed: int | str, rng: Any) -> QueryResult:
-        fid = self._fidelity(fidelity)
+    def _query(
+        self, card: CardLike, fidelity: str | None, seed: int | str, rng: Any, budget: int | None
+    ) -> QueryResult:
+        meas = self._fidelity(fidelity)
+        j = meas.column(budget)
         parsed = self._parse(card)
+        row = self._row(parsed)
+        m = meas.index_of_row.get(row) if row is not None else None
         if seed == "mean":
-            result = fid.mean.get(parsed) or self._surrogate(parsed, fid)
+            if m is not None and j is None:
+                result = self._measured_results(meas.name)[parsed]
+            elif m is not None:
+                result = self._result(parsed, meas, row, meas.aggregate(m, j), "table", j)
+            else:
+                result = self._predict(parsed, meas, row, j)
             if isinstance(card, (ModelCard, str)):
-                self._mean_cache[(card, fidelity)] = result
+                self._mean_cache[(card, fidelity, budget)] = result
             return result
         if seed == "sample":
-            generator = rng if isinstance(rng, np.random.Generator) else (self._rng if rng is None else None)
-            generator = generator or np.random.default_rng(rng)
-            if parsed in fid.mean:
-                rows = fid.rows_of[parsed]
-                ok = rows[(fid.status[rows] == _OK) & np.isfinite(fid.score[rows])]
-                return fid.one_seed(self, parsed, int(generator.choice(ok)))
-            base = self._surrogate(parsed, fid)
+            generator = _generator(rng, self._rng)
+            if m is not None:
+                return self._result(
+                    parsed, meas, row, meas.record(int(generator.choice(meas.ok_rows[m])), j), "table", j
+                )
+            base = self._predict(parsed, meas, row, j)
             return replace(base, score=float(generator.normal(base.score, base.score_std)))
         if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-            rows = fid.rows_of.get(parsed, np.array([], int))
-            match = rows[fid.seed[rows] == seed]
+            rows = meas.seeds_of(row) if row is not None else np.array([], np.int64)
+            match = rows[meas.seed[rows] == seed]
             if not len(match):
-                seeds = sorted(int(s) for s in fid.seed[rows]) or "none (seed='mean' or 'sample' asks the surrogate)"
+                seeds = sorted(int(s) for s in meas.seed[rows]) or "none (seed='mean' or 'sample' asks the surrogate)"
                 raise QueryError(
-                    f"seed {seed} of {parsed.short()} was not measured at fidelity {fid.name!r}; "
+                    f"seed {seed} of {parsed.short()} was not measured at fidelity {meas.name!r}; "
                     f"measured seeds: {seeds}"
                 )
             i = int(match[0])
-            if fid.status[i] != _OK:
+            if not meas.ok[i]:
                 raise QueryError(
-                    f"seed {seed} of {parsed.short()} at fidelity {fid.name!r} ended with status "
-                    f"{STATUSES[fid.status[i]]!r}: it has no score"
+                    f"seed {seed} of {parsed.short()} at fidelity {meas.name!r} ended with status "
+                    f"{STATUSES[meas.status[i]]!r}: it has no score"
                 )
-            return fid.one_seed(self, parsed, i)
+            return self._result(parsed, meas, row, meas.record(i, j), "table", j)
         raise QueryError(f"seed: {seed!r} is not allowed; allowed: 'mean', 'sample' or an integer seed")
 
-    def _surrogate(self, card: ModelCard, fid: _Fidelity) -> QueryResult:
-        if not fid.has_surrogate:
-            raise QueryError(
-                f"{card.short()} was not measured at fidelity {fid.name!r} and the table has no surrogate for it"
-            )
-        row = self._row(card)
+    def _predict(self, card: ModelCard, meas: MeasuredFidelity, row: int | None, j: int | None) -> QueryResult:
+        """The surrogate layer's answer for an unmeasured card (a row's stored prediction, else the ensemble's)."""
+        predicted = self._predictor(meas)
         if row is not None:
-            mean = float(self._table.read(f"{schema.SURROGATE}/{fid.name}/mean")[row])
-            std = float(self._table.read(f"{schema.SURROGATE}/{fid.name}/std")[row])
-            params, flops = int(self._arch("params")[row]), int(self._arch("flops")[row])
+            mean, std = predicted.at_row(row, j, card.short())
+            params, flops = None, int(self._arch("flops")[row])
         else:
             params, flops = self._params_flops(card)
-            mean, std = self._predict_new(card, fid.name, params)
-        pre, fine = fid.estimate_times(flops)
+            mean, std = predicted.new_card(card, params, self.space, self.embedding, j, card.short())
+        pre, fine = predicted.estimate_times(flops)
+        answer = {
+            "score": mean,
+            "score_std": std,
+            "n_seeds": 0,
+            "pretrain_time_s": float(pre),
+            "finetune_time_s": float(fine),
+        }
+        return self._result(card, meas, row, answer, "surrogate", j, params=params, flops=flops)
+
+    def _result(
+        self,
+        card: ModelCard,
+        meas: MeasuredFidelity,
+        row: int | None,
+        answer: Mapping[str, Any],
+        source: str,
+        j: int | None,
+        *,
+        params: int | None = None,
+        flops: int | None = None,
+    ) -> QueryResult:
+        """The one place a :class:`QueryResult` is built, from a layer's ``answer`` (plain numbers).
+
+        Sizes come from the card's ``/archs`` row (or ``params``/``flops`` for cards without one);
+        at a partial budget the pretraining time is the run's share of steps.
+        """
+        if row is not None:
+            params = int(self._arch("params")[row]) if params is None else params
+            flops = int(self._arch("flops")[row]) if flops is None else flops
         return QueryResult(
             card=card,
-            fidelity=fid.name,
-            score=mean,
-            task_scores=FrozenScores(),
-            params=params,
-            flops=flops,
-            pretrain_time_s=pre,
-            finetune_time_s=fine,
-            n_seeds=0,
-            score_std=std,
-            source="surrogate",
+            fidelity=meas.name,
+            score=float(answer["score"]),
+            task_scores=FrozenScores(answer.get("task_scores")),
+            params=int(params if params is not None else -1),
+            flops=int(flops if flops is not None else -1),
+            pretrain_time_s=float(answer["pretrain_time_s"]) * meas.time_share(j),
+            finetune_time_s=float(answer["finetune_time_s"]),
+            n_seeds=int(answer["n_seeds"]),
+            score_std=float(answer["score_std"]),
+            source=source,
+            seed=answer.get("seed"),
+            budget=meas.budget_of(j),
+            budget_unit=meas.unit,
         )
-
-    def _predict_new(self, card: ModelCard, fidelity: str, params: int) -> tuple[float, float]:
-        """Surrogate prediction for an in-space card that has no row: build its inputs, run the stored ensemble."""
-        model = self._models.get(fidelity)
-        if model is None:
-            from flexibench.bench.table_surrogate import deserialize
-
-            blob = self._table.read(f"{schema.SURROGATE}/{fidelity}/weights").tobytes()
-            model = self._models[fidelity] = deserialize(blob)
-        embeddings = self.embedding(card)[None, :] if model.inputs.features == "embedding" else None
-        mean, std = model.predict([card], np.asarray([params]), embeddings, self.space)
-        return float(mean[0]), float(std[0])
 
     def _params_flops(self, card: ModelCard) -> tuple[int, int]:
         from flexibench.bench.flops import card_flops
+        from flexibench.bench.param_counts import counter_for  # memoised per block: no model is built
 
         flops = card_flops(card, int(self._table.meta.get("flops_seq_len", 128)))
-        try:  # memoised per block: count_parameters' numbers without building every model
-            from flexibench.bench.param_counts import counter_for
-
-            count = counter_for(int(self._table.meta.get("vocab_size", 50265)))
-        except ImportError:  # no torch: the model code is not importable
-            return -1, flops
+        count = counter_for(int(self._table.meta.get("vocab_size", 50265)))
         return int(count(card)), flops
+
+    # ------------------------------------------------------------------ budgets and curves
+    def budgets(self, fidelity: str | None = None) -> tuple[list[int], str | None]:
+        """The checkpoints a fidelity's learning curves record, and their unit (``([], None)`` without curves)."""
+        meas = self._fidelity(fidelity)
+        return meas.budgets.tolist(), meas.unit
+
+    def learning_curve(self, card: CardLike, fidelity: str | None = None) -> LearningCurve:
+        """The card's score at every recorded checkpoint: seed means when measured, else the surrogate's."""
+        meas = self._fidelity(fidelity)
+        if not len(meas.budgets):
+            raise QueryError(f"fidelity {meas.name!r} records no learning curve: only its final score")
+        parsed = self._parse(card)
+        row = self._row(parsed)
+        m = meas.index_of_row.get(row) if row is not None else None
+        columns = [meas.column(int(b)) for b in meas.budgets]
+        if m is not None:
+            stats = [meas.at_budget(j) for j in columns]
+            scores, std, n = (np.array([s[k][m] for s in stats]) for k in range(3))
+            source = "table"
+        else:
+            if row is None:
+                raise QueryError(
+                    f"{parsed.short()} has no row in this table: the surrogate predicts its final score only"
+                )
+            predicted = [self._predictor(meas).at_row(row, j, parsed.short()) for j in columns]
+            scores, std = np.array([p[0] for p in predicted]), np.array([p[1] for p in predicted])
+            n, source = np.zeros(len(columns), np.int64), "surrogate"
+        return LearningCurve(
+            card=parsed,
+            fidelity=meas.name,
+            budgets=meas.budgets.copy(),
+            unit=str(meas.unit),
+            tokens=meas.budgets * meas.tokens_per_step,
+            scores=scores.astype(float),
+            score_std=std.astype(float),
+            n_seeds=n.astype(np.int64),
+            source=source,
+        )
+
+    # ------------------------------------------------------------------ batches
+    def query_many(
+        self,
+        cards: Iterable[CardLike] | Sequence[int] | np.ndarray,
+        fidelity: str | None = None,
+        *,
+        budget: int | None = None,
+        seed: str = "mean",
+        rng: np.random.Generator | int | None = None,
+        frame: bool = False,
+    ) -> dict[str, np.ndarray] | pd.DataFrame:
+        """Many cards at once: arrays (or a DataFrame) with one entry per card, in the order given.
+
+        ``cards`` are row indices into the table (``range(len(bench))`` is every row) or
+        cards in any form :meth:`query` takes. Columns: ``row`` (-1 for a card without one),
+        ``score``, ``score_std``, ``n_seeds``, ``measured``, ``params``, ``flops``,
+        ``pretrain_time_s``, ``finetune_time_s``. ``seed`` is ``"mean"`` or ``"sample"``
+        (one draw per card, as :meth:`query`). Unmeasured rows without a surrogate answer at
+        that budget read NaN; cards without a row are answered one by one by :meth:`query`.
+        """
+        meas = self._fidelity(fidelity)
+        j = meas.column(budget)
+        table = self._batch_table(meas, j)
+        rows, outside = self._rows_of(cards)
+        safe = np.where(rows >= 0, rows, 0)
+        out = {name: values[safe] for name, values in table.items()}
+        out["row"] = rows
+        if seed == "sample":
+            self._sample_into(out, meas, j, safe, _generator(rng, self._rng))
+        elif seed != "mean":
+            raise QueryError(f"seed: {seed!r} is not allowed in query_many; allowed: 'mean' or 'sample'")
+        for i, card in outside:  # no row: the per-card path (the ensemble predicts it)
+            result = self.query(card, meas.name, seed, rng, budget=budget)
+            for name in ("score", "score_std", "n_seeds", "params", "flops", "pretrain_time_s", "finetune_time_s"):
+                out[name][i] = getattr(result, name)
+            out["measured"][i] = result.measured
+        if frame:
+            import pandas as pd
+
+            data = pd.DataFrame(out)
+            data.insert(0, "card", np.where(rows >= 0, self._arch("card")[safe], None))
+            data.attrs.update(fidelity=meas.name, budget=meas.budget_of(j), budget_unit=meas.unit)
+            return data
+        return out
+
+    def _batch_table(self, meas: MeasuredFidelity, j: int | None) -> dict[str, np.ndarray]:
+        """Every row's answer at (fidelity, checkpoint column), built once: measured over predicted."""
+        key = (meas.name, j)
+        table = self._batch.get(key)
+        if table is not None:
+            return table
+        n = len(self)
+        predicted = self._predictor(meas)
+        score, std = np.full(n, np.nan), np.full(n, np.nan)
+        try:
+            mean, spread = predicted.rows(j)
+            score[:], std[:] = mean, spread
+        except QueryError:  # no surrogate (at this budget): unmeasured rows stay NaN
+            pass
+        flops = self._arch("flops")
+        pre, fine = (np.asarray(t, float) * np.ones(n) for t in predicted.estimate_times(flops.astype(float)))
+        count = np.zeros(n, np.int64)
+        rows = meas.arch_rows
+        if len(rows):
+            m_mean, m_std, m_n = meas.at_budget(j)
+            score[rows], std[rows], count[rows] = m_mean, m_std, m_n
+            pre[rows], fine[rows] = meas.times
+        table = {
+            "score": score,
+            "score_std": std,
+            "n_seeds": count,
+            "measured": count > 0,
+            "params": self._arch("params").astype(np.int64),
+            "flops": flops.astype(np.int64),
+            "pretrain_time_s": pre * meas.time_share(j),
+            "finetune_time_s": fine,
+        }
+        for values in table.values():
+            values.setflags(write=False)
+        self._batch[key] = table
+        return table
+
+    def _sample_into(
+        self,
+        out: dict[str, np.ndarray],
+        meas: MeasuredFidelity,
+        j: int | None,
+        rows: np.ndarray,
+        rng: np.random.Generator,
+    ) -> None:
+        """One draw per card, vectorised: a random ok seed of measured cards, N(mean, std) of predicted ones."""
+        score = out["score"] = out["score"].copy()
+        pre = out["pretrain_time_s"] = out["pretrain_time_s"].copy()
+        fine = out["finetune_time_s"] = out["finetune_time_s"].copy()
+        out["score_std"] = np.where(out["measured"], 0.0, out["score_std"])
+        m_of_row = np.full(len(self), -1, np.int64)
+        m_of_row[meas.arch_rows] = np.arange(len(meas.arch_rows))
+        m = m_of_row[rows]
+        hit = m >= 0
+        if hit.any():
+            counts = meas.n_seeds
+            offsets = np.r_[0, np.cumsum(counts)[:-1]]
+            flat = np.concatenate(meas.ok_rows) if meas.ok_rows else np.array([], np.int64)
+            pick = flat[offsets[m[hit]] + (rng.random(hit.sum()) * counts[m[hit]]).astype(np.int64)]
+            score[hit] = meas.score[pick] if j is None else meas.curve[pick, j]
+            pre[hit] = meas.pretrain[pick] * meas.time_share(j)
+            fine[hit] = meas.finetune[pick]
+            out["n_seeds"] = np.where(hit, 1, out["n_seeds"])
+        miss = ~hit
+        score[miss] = rng.normal(score[miss], np.nan_to_num(out["score_std"][miss]))
+
+    def _rows_of(self, cards: Any) -> tuple[np.ndarray, list[tuple[int, CardLike]]]:
+        """Row index per card (-1 without one), and the (position, card) of those without a row."""
+        if isinstance(cards, range):
+            cards = np.arange(cards.start, cards.stop, cards.step)
+        if isinstance(cards, np.ndarray) and cards.dtype.kind in "iu":
+            rows = cards.astype(np.int64)
+            if len(rows) and (rows.min() < -len(self) or rows.max() >= len(self)):
+                raise QueryError(f"row index out of range: the table has {len(self)} rows")
+            return np.where(rows < 0, rows + len(self), rows), []
+        items = cards if isinstance(cards, list) else list(cards)
+        if items and isinstance(items[0], (int, np.integer)) and not isinstance(items[0], bool):
+            return self._rows_of(np.asarray(items, np.int64))
+        # The card objects this table handed out (cards(), iteration) are found by identity, without
+        # hashing (a ModelCard's hash is computed in Python); any other card by value, then by parsing.
+        found = np.array(list(map(self._card_ids.get, map(id, items))), dtype=float)
+        miss = np.flatnonzero(np.isnan(found))
+        if len(miss):
+            index, rest = self._card_index, [items[i] for i in miss]
+            try:
+                found[miss] = np.array(list(map(index.get, rest)), dtype=float)
+            except TypeError:  # an unhashable card (a dict) among them
+                found[miss] = np.array([index.get(c) if isinstance(c, ModelCard) else None for c in rest], float)
+        outside = []
+        for i in np.flatnonzero(np.isnan(found)).tolist():  # names, JSON, dicts, cards without a row
+            row = self._row(self._parse(items[i]))
+            if row is None:
+                outside.append((i, items[i]))
+            found[i] = -1 if row is None else row
+        return found.astype(np.int64), outside
+
+    @cached_property
+    def _card_index(self) -> dict[ModelCard, int]:
+        return {self._card_at_row(i): i for i in range(len(self))}
+
+    @cached_property
+    def _card_ids(self) -> dict[int, int]:
+        """``id(card) -> row`` for the card objects of :meth:`_card_at_row` (kept alive by its cache)."""
+        return {id(card): row for card, row in self._card_index.items()}
 
     # ------------------------------------------------------------------ cards
     def cards(self, fidelity: str | None = None, *, measured: bool | None = None) -> list[ModelCard]:
@@ -345,14 +482,14 @@ class Benchmark:
         """
         if fidelity is None and measured is None:
             return [self._card_at_row(i) for i in range(len(self))]
-        fid = self._fidelity(fidelity)
+        results = self._measured_results(fidelity)
         if measured is False:
-            return [c for c in (self._card_at_row(i) for i in range(len(self))) if c not in fid.mean]
-        return list(fid.mean)
+            return [c for c in (self._card_at_row(i) for i in range(len(self))) if c not in results]
+        return list(results)
 
     def results(self, fidelity: str | None = None) -> list[QueryResult]:
         """Seed-averaged results of every measured card at ``fidelity``."""
-        return list(self._fidelity(fidelity).mean.values())
+        return list(self._measured_results(fidelity).values())
 
     def filter(
         self,
@@ -367,11 +504,11 @@ class Benchmark:
         measured: bool = True,
     ) -> list[QueryResult]:
         """Results matching every given condition (measured cards; ``measured=False`` adds surrogate rows)."""
-        fid = self._fidelity(fidelity)
+        meas = self._fidelity(fidelity)
         if measured:
-            pool: Iterable[QueryResult] = fid.mean.values()
+            pool: Iterable[QueryResult] = self._measured_results(meas.name).values()
         else:
-            pool = (self.query(self._card_at_row(i), fid.name) for i in range(len(self)))
+            pool = (self.query(self._card_at_row(i), meas.name) for i in range(len(self)))
         out = []
         for r in pool:
             if min_params is not None and r.params < min_params:
@@ -404,21 +541,22 @@ class Benchmark:
         """
         import pandas as pd
 
-        fid = self._fidelity(fidelity)
+        meas = self._fidelity(fidelity)
         if per_seed and predicted:
             raise ValueError("per_seed and predicted: choose one (a prediction has no seeds)")
         if predicted:
-            frame = pd.DataFrame([self._frame_row(r) for r in self.filter(fid.name, measured=False)])
+            frame = pd.DataFrame([self._frame_row(r) for r in self.filter(meas.name, measured=False)])
             frame["measured"] = frame["n_seeds"] > 0
             return frame
         if per_seed:
             rows = []
-            for card, idx in fid.rows_of.items():
+            for row, idx in meas.rows_of.items():
+                card = self._card_at_row(row)
                 for i in idx:
-                    r = fid.one_seed(self, card, int(i))
-                    rows.append({**self._frame_row(r), "status": STATUSES[fid.status[i]]})
+                    r = self._result(card, meas, row, meas.record(int(i)), "table", None)
+                    rows.append({**self._frame_row(r), "status": STATUSES[meas.status[i]]})
             return pd.DataFrame(rows)
-        return pd.DataFrame([self._frame_row(r) for r in fid.mean.values()])
+        return pd.DataFrame([self._frame_row(r) for r in self._measured_results(meas.name).values()])
 
     def _frame_row(self, r: QueryResult) -> dict[str, Any]:
         row = {
@@ -445,18 +583,24 @@ class Benchmark:
         trained: Iterable[CardLike] = (),
         fidelity: str | None = None,
         *,
-        tau: float = 0.8,
+        tau: float = DEFAULT_TAU,
+        seed: int | str = "mean",
+        rng: np.random.Generator | int | None = None,
+        share: float | None = None,
     ) -> float:
-        """Seconds to evaluate ``card``: fine-tuning only when a ``trained`` card passes the transfer rule.
+        """Seconds to evaluate ``card`` given the ``trained`` cards (:mod:`flexibench.bench.cost`).
 
-        The rule (Section 3.3.3): biased overlap (identical layers from the input,
-        stopping at the first difference) divided by the query's layer count >= ``tau``.
+        From scratch: pretraining plus fine-tuning. When a trained card passes the transfer
+        rule (Section 3.3.3: biased overlap / the query's layers >= ``tau``): fine-tuning
+        plus ``share`` of pretraining, by default the fidelity's :func:`~flexibench.bench.cost.
+        transfer_share` (0 for recipes that fine-tune; nano: 50 of 200 steps). ``seed`` and
+        ``rng`` pick the times as :meth:`query` does.
         """
-        result = self.query(card, fidelity)
-        overlap = _biased_overlap()
-        if any(overlap(result.card, self._parse(t)) / result.card.l >= tau for t in trained):
-            return result.finetune_time_s
-        return result.total_time_s
+        result = self.query(card, fidelity, seed, rng)
+        transferred = can_transfer(result.card, (self._parse(t) for t in trained), tau)
+        if share is None:
+            share = transfer_share(self.recipes.get(result.fidelity) or {})
+        return evaluation_cost_s(result.pretrain_time_s, result.finetune_time_s, transferred, share)
 
     def embedding(self, card: CardLike) -> np.ndarray:
         """The card's Transformer2vec embedding (stored row, else computed by the graph library)."""
@@ -508,40 +652,60 @@ class Benchmark:
             "fidelities": {},
         }
         for name in self.fidelities:
-            fid = self._fidelity(name)
-            ok = fid.status == _OK
+            meas = self._fidelity(name)
             surrogate = None
-            if fid.has_surrogate:
+            if self._predictor(meas).available:
                 attrs = self._table.attrs(f"{schema.SURROGATE}/{name}")
                 surrogate = {k: attrs.get(k) for k in schema.SURROGATE_ATTRS if k != "model"}
-                surrogate |= {k: attrs[k] for k in schema.SURROGATE_CV_ATTRS if k in attrs}
+                surrogate |= {k: attrs[k] for k in (*schema.SURROGATE_CV_ATTRS, "curve_kendall_tau") if k in attrs}
                 surrogate["model"] = attrs.get("model")
             out["fidelities"][name] = {
-                "records": len(fid.arch),
-                "ok_records": int(ok.sum()),
-                "measured_cards": len(fid.mean),
-                "seeds": sorted({int(s) for s in fid.seed}),
-                "tasks": fid.tasks,
+                "records": len(meas.arch),
+                "ok_records": int((meas.status == STATUSES.index("ok")).sum()),
+                "measured_cards": len(meas.arch_rows),
+                "seeds": sorted({int(s) for s in meas.seed}),
+                "tasks": meas.tasks,
+                "budgets": meas.budgets.tolist(),
+                "budget_unit": meas.unit,
+                "tokens_per_step": meas.tokens_per_step,
                 "surrogate": surrogate,
             }
         return out
 
     # ------------------------------------------------------------------ internals
-    def _fidelity(self, name: str | None) -> _Fidelity:
+    def _fidelity(self, name: str | None) -> MeasuredFidelity:
+        """The measured layer of a fidelity (read on first use)."""
         if name is not None and not isinstance(name, str):
             allowed = f"None or one of {list(self.fidelities)}"
             raise QueryError(f"fidelity: {shorten(name)} is not allowed; allowed: {allowed}")
         key = name or self.default_fidelity
-        fid = self._fidelities.get(key)
-        if fid is None:
+        meas = self._measured.get(key)
+        if meas is None:
             if key not in self.fidelities:
                 raise QueryError(f"fidelity: {key!r} is not in this table; available: {list(self.fidelities)}")
-            fid = self._fidelities[key] = _Fidelity(self, key)
-            for card, result in fid.mean.items():  # measured cards answer from the cache from the first query
-                self._mean_cache[(card, key)] = result
-                if key == self.default_fidelity:
-                    self._mean_cache[(card, None)] = result
-        return fid
+            meas = self._measured[key] = MeasuredFidelity(self._table, key)
+        return meas
+
+    def _predictor(self, meas: MeasuredFidelity) -> PredictedFidelity:
+        """The surrogate layer over a fidelity's measured layer."""
+        predicted = self._predicted.get(meas.name)
+        if predicted is None:
+            predicted = self._predicted[meas.name] = PredictedFidelity(self._table, meas, self._arch("flops"))
+        return predicted
+
+    def _measured_results(self, fidelity: str | None) -> dict[ModelCard, QueryResult]:
+        """Seed-mean results of a fidelity's measured cards, built once; they prefill the query cache."""
+        meas = self._fidelity(fidelity)
+        results = self._results.get(meas.name)
+        if results is None:
+            results = self._results[meas.name] = {}
+            for m, row in enumerate(meas.arch_rows.tolist()):
+                card = self._card_at_row(row)
+                results[card] = result = self._result(card, meas, row, meas.aggregate(m), "table", None)
+                self._mean_cache[(card, meas.name, None)] = result
+                if meas.name == self.default_fidelity:
+                    self._mean_cache[(card, None, None)] = result
+        return results
 
     def _parse(self, card: CardLike) -> ModelCard:
         parsed = ModelCard.parse(card)  # type: ignore[arg-type]
@@ -568,10 +732,8 @@ class Benchmark:
         return self._row_index.get((level, self.space.index_of(card, level)))
 
 
-def _biased_overlap() -> Any:
-    """The shared biased-overlap function of the graph library (or the model code's weight transfer)."""
-    try:
-        from flexibench.library.neighbours import biased_overlap
-    except ImportError:
-        from flexibench.models.transfer import biased_overlap
-    return biased_overlap
+def _generator(rng: np.random.Generator | int | None, default: np.random.Generator) -> np.random.Generator:
+    """``rng`` itself, a generator seeded with it, or ``default`` when None."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    return default if rng is None else np.random.default_rng(rng)

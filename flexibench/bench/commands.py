@@ -14,6 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     query.add_argument("card", help="card JSON or a paper name such as bert-tiny")
     query.add_argument("--fidelity", default=None, help="training fidelity (default: the table's default)")
     query.add_argument("--seed", default="mean", help="'mean' (default), 'sample' or an integer seed")
+    query.add_argument("--budget", type=int, default=None, help="checkpoint of the learning curve (default: final)")
     query.add_argument("--json", action="store_true", help="machine-readable output")
     query.add_argument("--table", default=None, help="table file (default: $FLEXIBENCH_TABLE or data/flexibench.h5)")
     query.set_defaults(handler=_query)
@@ -54,15 +55,24 @@ def _seed(text: str) -> int | str:
 def _query(args: argparse.Namespace) -> int:
     from flexibench.bench.benchmark import load
 
+    seed = _seed(args.seed)
     with load(args.table) as bench:
-        result = bench.query(args.card, args.fidelity, _seed(args.seed))
+        result = bench.query(args.card, args.fidelity, seed, budget=args.budget)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
         return 0
-    std = f" +- {result.score_std:.2f}" if not math.isnan(result.score_std) else ""
-    seeds = f"seed {result.seed}" if result.seed is not None else f"{result.n_seeds} seed(s)"
+    # a spread is shown only where there is one: over several measured seeds, or the surrogate's ensemble
+    spread = seed == "mean" and (result.n_seeds > 1 or not result.measured) and not math.isnan(result.score_std)
+    std = f" +- {result.score_std:.2f}" if spread else ""
+    if result.seed is not None:
+        seeds = f"seed {result.seed}" + (" (drawn)" if seed == "sample" else "")
+    elif seed == "sample":
+        seeds = "one draw from the surrogate"
+    else:
+        seeds = f"{result.n_seeds} seed(s)"
+    at = f", {result.budget} {result.budget_unit}" if result.budget is not None else ""
     print(f"{result.card.short()}")
-    print(f"  fidelity {result.fidelity}: score {result.score:.2f}{std}  [{result.source}, {seeds}]")
+    print(f"  fidelity {result.fidelity}{at}: score {result.score:.2f}{std}  [{result.source}, {seeds}]")
     for task, value in result.task_scores.items():
         print(f"    {task:>8}: {value:.2f}")
     print(f"  params {result.params:,}  FLOPs {result.flops:,}")
@@ -90,6 +100,8 @@ def _info(args: argparse.Namespace) -> int:
             f"  fidelity {name}{default}: {fid['measured_cards']} measured cards, {fid['records']} records "
             f"({fid['ok_records']} ok), seeds {fid['seeds']}, tasks {fid['tasks']}"
         )
+        if fid.get("budgets"):
+            print(f"    learning curves: score at {fid['budget_unit']} {fid['budgets']} (query --budget)")
         s = fid["surrogate"]
         if s:
             inputs = " + ".join((s.get("model") or {}).get("inputs", []))

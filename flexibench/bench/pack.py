@@ -23,6 +23,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from flexibench.bench import schema
+from flexibench.bench.curves import UNIT as CURVE_UNIT
+from flexibench.bench.curves import curve_column, tokens_per_step
 from flexibench.bench.flops import DEFAULT_SEQ_LEN, card_flops
 from flexibench.bench.journal import expand_shard_paths, read_shards
 from flexibench.bench.record import STATUSES, ResultRecord
@@ -89,7 +91,7 @@ def pack(
     the design space) and leaves ``out`` untouched. ``out`` must be a new path or an
     existing FlexiBench table, and not one of the inputs (:func:`check_out_path`).
     """
-    from flexibench import __version__
+    from flexibench.version import __version__
 
     space = space or DesignSpace.default()
     shards = list(shards)
@@ -120,9 +122,13 @@ def pack(
         report.records[fidelity] = len(recs)
         report.measured_cards[fidelity] = len(np.unique(columns["arch"][ok]))
         if fit_surrogate:
-            fitted = _fit_surrogate(fidelity, columns, archs, row_cards, space, surrogate_options or {})
+            options = surrogate_options or {}
+            fitted = _fit_surrogate(fidelity, columns, archs, row_cards, space, options)
             if fitted is not None:
                 model_columns, model_attrs = fitted
+                curve_fit = _fit_curve_surrogate(columns, model_columns, archs, row_cards, space, options)
+                model_columns.update(curve_fit[0])
+                model_attrs.update(curve_fit[1])
                 datasets.update({f"{schema.SURROGATE}/{fidelity}/{k}": v for k, v in model_columns.items()})
                 group_attrs[f"{schema.SURROGATE}/{fidelity}"] = model_attrs
                 figures = schema.SURROGATE_FIGURES + schema.SURROGATE_CV_FIGURES
@@ -255,14 +261,10 @@ def _arch_columns(
 
 
 def _parameter_counter(vocab: int) -> Callable[[ModelCard], int]:
-    """Counts from ``flexibench.models`` (memoised per block); -1 (unknown) if the model code is missing."""
-    try:
-        from flexibench.bench.param_counts import counter_for
+    """Counts from ``flexibench.models`` (memoised per block, no model is built)."""
+    from flexibench.bench.param_counts import counter_for
 
-        return counter_for(vocab)
-    except ImportError as exc:
-        warnings.warn(f"parameter counts unavailable ({exc}): params stored as -1", stacklevel=3)
-        return lambda card: -1
+    return counter_for(vocab)
 
 
 # ---------------------------------------------------------------------------- results
@@ -297,7 +299,14 @@ def _result_columns(
         "timestamp": as_column([r.timestamp for r in recs], "str"),
         "record": as_column([r.to_json() for r in recs], "str"),
     }
-    return columns, {"tasks": tasks, "statuses": list(STATUSES)}
+    attrs: dict[str, Any] = {"tasks": tasks, "statuses": list(STATUSES)}
+    curve, budgets = curve_column(recs)
+    if budgets:  # tables of recipes without checkpoints stay as before
+        columns["curve"] = curve
+        attrs.update(
+            curve_budgets=budgets, curve_unit=CURVE_UNIT, curve_tokens_per_step=tokens_per_step(recs[0].recipe)
+        )
+    return columns, attrs
 
 
 def _fit_surrogate(
@@ -331,6 +340,48 @@ def _fit_surrogate(
     fit = fit_table_surrogate(X[rows], scores, inputs=inputs, **settings)
     mean, std = fit.model.predict(X)
     return fit.columns(mean, std), fit.attrs()
+
+
+def _fit_curve_surrogate(
+    columns: dict[str, np.ndarray],
+    final: dict[str, np.ndarray],
+    archs: dict[str, np.ndarray],
+    cards: list[ModelCard],
+    space: DesignSpace,
+    options: dict[str, Any],
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Predictions at every checkpoint of the curve for every /archs row: one model per checkpoint.
+
+    A checkpoint whose scores are the records' final scores reuses the final surrogate's
+    predictions (``final``). The per-checkpoint models are fitted like the final one, without
+    cross-validation, and only their predictions are stored (cards without a row get
+    predictions at the final checkpoint only).
+    """
+    from flexibench.bench.table_surrogate import MIN_CARDS, SurrogateInputs, fit_table_surrogate, mean_scores_per_arch
+
+    curve = columns.get("curve")
+    if curve is None:
+        return {}, {}
+    ok = (columns["status"] == STATUSES.index("ok")) & np.isfinite(columns["score"])
+    inputs = SurrogateInputs.fit(archs["params"])
+    X = inputs.build(cards, archs["params"], space=space)
+    settings = {k: v for k, v in options.items() if k not in ("min_cards", "cv_folds")}
+    mean = np.full((len(cards), curve.shape[1]), np.nan, np.float32)
+    std = np.full_like(mean, np.nan)
+    taus = []
+    for j in range(curve.shape[1]):
+        if np.array_equal(curve[ok, j], columns["score"][ok]):
+            mean[:, j], std[:, j] = final["mean"], final["std"]
+            taus.append(None)
+            continue
+        rows, scores = mean_scores_per_arch(columns["arch"], columns["status"], curve[:, j])
+        if len(rows) < options.get("min_cards", MIN_CARDS):
+            taus.append(None)
+            continue
+        fit = fit_table_surrogate(X[rows], scores, inputs=inputs, cv_folds=0, **settings)
+        mean[:, j], std[:, j] = fit.model.predict(X)
+        taus.append(fit.kendall_tau)
+    return {"curve_mean": mean, "curve_std": std}, {"curve_kendall_tau": taus}
 
 
 # ---------------------------------------------------------------------------- meta

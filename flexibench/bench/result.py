@@ -1,4 +1,4 @@
-"""``QueryResult``: the frozen answer to ``Benchmark.query`` (units in the field names)."""
+"""``QueryResult`` and ``LearningCurve``: the frozen answers of ``Benchmark`` (units in the field names)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,16 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from flexibench.errors import FlexiBenchError
 from flexibench.space import ModelCard
 
 SOURCES = ("table", "surrogate")
+
+
+class QueryError(FlexiBenchError, LookupError):
+    """A query the table cannot answer (unknown fidelity or budget, seed not measured, no surrogate)."""
 
 
 class FrozenScores(Mapping[str, float]):
@@ -51,6 +58,10 @@ class QueryResult:
     the surrogate's ensemble spread. ``source`` says which: ``"table"`` (measured)
     or ``"surrogate"`` (predicted; its times are estimates from FLOPs, its
     ``task_scores`` empty). ``seed`` is set when the result is one seed's record.
+    ``budget`` is the checkpoint answered, in ``budget_unit`` (``"steps"`` of pretraining),
+    for fidelities that record learning curves (None otherwise); times at a partial budget
+    are the full run's scaled by the share of steps (the schedule is constant), and
+    ``task_scores`` is filled at the final checkpoint only.
     """
 
     card: ModelCard
@@ -65,6 +76,8 @@ class QueryResult:
     score_std: float
     source: str
     seed: int | None = None
+    budget: int | None = None
+    budget_unit: str | None = None
 
     @property
     def total_time_s(self) -> float:
@@ -94,5 +107,44 @@ class QueryResult:
             "finetune_time_s": clean(self.finetune_time_s),
             "n_seeds": self.n_seeds,
             "seed": self.seed,
+            "source": self.source,
+            "budget": self.budget,
+            "budget_unit": self.budget_unit,
+        }
+
+
+@dataclass(frozen=True)
+class LearningCurve:
+    """A card's score at every recorded checkpoint of a fidelity.
+
+    ``budgets`` are in ``unit`` (pretraining steps); ``tokens`` the same checkpoints in
+    tokens seen. ``scores`` are means over the measured seeds (``score_std`` their spread,
+    ``n_seeds`` how many had the checkpoint), or the surrogate's predictions and ensemble
+    spread (``n_seeds`` 0) when ``source`` is ``"surrogate"``.
+    """
+
+    card: ModelCard
+    fidelity: str
+    budgets: np.ndarray
+    unit: str
+    tokens: np.ndarray
+    scores: np.ndarray
+    score_std: np.ndarray
+    n_seeds: np.ndarray
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        def clean(values: np.ndarray) -> list[Any]:
+            return [None if isinstance(v, float) and math.isnan(v) else v for v in values.tolist()]
+
+        return {
+            "card": self.card.to_dict(),
+            "fidelity": self.fidelity,
+            "unit": self.unit,
+            "budgets": self.budgets.tolist(),
+            "tokens": self.tokens.tolist(),
+            "scores": clean(self.scores),
+            "score_std": clean(self.score_std),
+            "n_seeds": self.n_seeds.tolist(),
             "source": self.source,
         }

@@ -9,7 +9,7 @@ Layout::
 
     /meta                       attrs only (see META_ATTRS); checksums = JSON {dataset path: sha256}
     /archs/<column>             one row per card (library cards first, then measured extras)
-    /results/<fidelity>/<col>   one row per (card, seed) record, ``arch`` indexes /archs
+    /results/<fidelity>/<col>   one row per (card, seed) record, ``arch`` indexes /archs; ``curve`` (R, K)
     /surrogate/<fidelity>/<col> fitted surrogate: weights bytes + predictions for every /archs row
 """
 
@@ -72,12 +72,22 @@ RESULT_COLUMNS = {
     "record": "str",  # the full ResultRecord JSON, for provenance
 }
 
+#: Optional /results/<fidelity> columns: tables packed before they existed lack them and still load.
+#: ``curve`` is (R, K): the score at each checkpoint named by the group's ``curve_budgets`` attr
+#: (in ``curve_unit``; ``curve_tokens_per_step`` converts steps to tokens), NaN where a record lacks one.
+OPTIONAL_RESULT_COLUMNS = {"curve": "float64"}
+CURVE_ATTRS = ("curve_budgets", "curve_unit", "curve_tokens_per_step")
+
 #: /surrogate/<fidelity> columns; validation figures live in its attrs (SURROGATE_ATTRS).
 SURROGATE_COLUMNS = {
     "weights": "uint8",  # serialized model state (see flexibench.bench.table_surrogate)
     "mean": "float32",  # prediction for every /archs row
     "std": "float32",
 }
+#: Optional /surrogate/<fidelity> columns: (N, K) predictions at each checkpoint of the results' curve
+#: (one model per checkpoint before the last; the last is ``mean``/``std``). Attr ``curve_kendall_tau``
+#: holds each checkpoint model's held-out Kendall tau.
+OPTIONAL_SURROGATE_COLUMNS = {"curve_mean": "float32", "curve_std": "float32"}
 SURROGATE_FIGURES = ("kendall_tau", "spearman", "rmse")  # validation figures on the held-out split
 SURROGATE_ATTRS = ("model", *SURROGATE_FIGURES, "n_train", "n_val", "split_seed")
 #: Repeated K-fold figures of the same recipe; tables packed before they existed lack them.

@@ -257,19 +257,11 @@ def validation_figures(predicted: np.ndarray, measured: np.ndarray) -> tuple[flo
 
 
 def serialize(model: Any, inputs: SurrogateInputs) -> bytes:
-    """Safetensors bytes of the ensemble's weights, with its options, input and target scaling as metadata."""
+    """Safetensors bytes of the fitted ensemble (:meth:`MLPEnsemble.get_state`) with its inputs as metadata."""
     from safetensors.torch import save
 
-    state = {k: v.detach().contiguous() for k, v in model.net.state_dict().items()}
-    metadata = {
-        "n_members": str(model.n_members),
-        "hidden": json.dumps(list(model.hidden)),
-        "inputs": str(model.n_features_in_),
-        "target_mean": repr(float(model.scaler.mean)),
-        "target_scale": repr(float(model.scaler.scale)),
-        **inputs.metadata(),
-    }
-    return save(state, metadata=metadata)
+    tensors, metadata = model.get_state()
+    return save(tensors, metadata={**metadata, **inputs.metadata()})
 
 
 def deserialize(blob: bytes) -> TableSurrogate:
@@ -278,15 +270,8 @@ def deserialize(blob: bytes) -> TableSurrogate:
 
     from flexibench.surrogates import MLPEnsemble
 
-    state = load(blob)
     meta = safetensors_metadata(blob)
-    model = MLPEnsemble(n_members=int(meta["n_members"]), hidden=tuple(json.loads(meta["hidden"])))
-    model.net = model._build(int(meta["inputs"]))
-    model.net.load_state_dict(state)
-    model.net.eval()
-    model.n_features_in_ = int(meta["inputs"])
-    model.scaler.mean, model.scaler.scale = float(meta["target_mean"]), float(meta["target_scale"])
-    return TableSurrogate(model, SurrogateInputs.from_metadata(meta))
+    return TableSurrogate(MLPEnsemble.from_state(load(blob), meta), SurrogateInputs.from_metadata(meta))
 
 
 def safetensors_metadata(blob: bytes) -> dict[str, str]:

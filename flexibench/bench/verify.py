@@ -111,6 +111,10 @@ def _check(table: TableFile, report: VerifyReport, check_hashes: bool) -> None:
             values = arrays[f"{schema.SURROGATE}/{fidelity}/{column}"]
             if values.shape != (n,):
                 problems.append(f"/surrogate/{fidelity}/{column} has shape {values.shape}, expected ({n},)")
+        curve = arrays.get(f"{schema.SURROGATE}/{fidelity}/curve_mean")
+        budgets = table.attrs(f"{schema.RESULTS}/{fidelity}").get("curve_budgets")
+        if curve is not None and (not isinstance(budgets, list) or curve.shape != (n, len(budgets))):
+            problems.append(f"/surrogate/{fidelity}/curve_mean has shape {curve.shape}; expected ({n}, checkpoints)")
         attrs = table.attrs(f"{schema.SURROGATE}/{fidelity}")
         lacking = [a for a in schema.SURROGATE_ATTRS if a not in attrs]
         if lacking:
@@ -164,6 +168,11 @@ def _check_results(
     for column in ("task_scores", "finetune_loss"):
         if cols[column].shape != (rows, len(tasks)):
             problems.append(f"/{prefix}/{column} has shape {cols[column].shape}, expected ({rows}, {len(tasks)})")
+    curve = arrays.get(f"{prefix}/curve")  # optional: tables before learning curves lack it
+    if curve is not None:
+        budgets = table.attrs(prefix).get("curve_budgets")
+        if not isinstance(budgets, list) or curve.shape != (rows, len(budgets)):
+            problems.append(f"/{prefix}/curve has shape {curve.shape}; expected ({rows}, len(curve_budgets))")
     if problems:
         return
     arch, n = cols["arch"], len(archs["card"])

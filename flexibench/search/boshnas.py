@@ -36,10 +36,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from flexibench.search.acquisition import exploration, upper_confidence_bound
 from flexibench.search.encodings import Encoding
 from flexibench.search.gobi import gobi, snap
-from flexibench.search.protocol import PoolOptimizer
-from flexibench.space import DesignSpace, ModelCard
+from flexibench.search.protocol import PoolOptimizer, check_choice
+from flexibench.space import ModelCard
 from flexibench.space.named import INITIAL_MODELS
 from flexibench.surrogates.base import seeded_torch
 from flexibench.surrogates.mc_dropout import MCDropoutTeacher, StudentNetwork
@@ -54,7 +55,6 @@ class BOSHNAS(PoolOptimizer):
 
     def __init__(
         self,
-        space: DesignSpace,
         encoding: Encoding,
         seed: int = 0,
         *,
@@ -75,19 +75,20 @@ class BOSHNAS(PoolOptimizer):
         mc_samples: int = 20,
         student_extra: int = 256,
     ) -> None:
-        super().__init__(space, encoding, seed)
+        super().__init__(encoding, seed)
         if alpha < 0 or beta < 0 or alpha + beta > 1:
             raise ValueError(f"alpha, beta: {alpha}, {beta} are not allowed; allowed: alpha, beta >= 0, sum <= 1")
-        if initial not in INITIAL_SETS:
-            raise ValueError(f"initial: {initial!r} is not allowed; allowed: {list(INITIAL_SETS)}")
+        check_choice("initial", initial, INITIAL_SETS)
         self.alpha, self.beta, self.k1, self.k2 = alpha, beta, k1, k2
         self.restarts, self.gobi_steps, self.gobi_lr = restarts, gobi_steps, gobi_lr
         self.second_order, self.heteroscedastic = second_order, heteroscedastic
         self.student_extra = student_extra
-        common = {"hidden": hidden, "epochs": epochs, "warm_epochs": warm_epochs, "seed": self.rng}
-        self.npn = NPNRegressor(**common) if heteroscedastic else MLPRegressor(**common)
-        self.teacher = MCDropoutTeacher(n_samples=mc_samples, **common)
-        self.student = StudentNetwork(**{**common, "hidden": tuple(max(8, h // 2) for h in hidden)})
+        npn_seed, teacher_seed, student_seed = (int(v) for v in self.rng.integers(2**31, size=3))
+        common = {"hidden": hidden, "epochs": epochs, "warm_epochs": warm_epochs}
+        npn_class = NPNRegressor if heteroscedastic else MLPRegressor
+        self.npn = npn_class(**common, seed=npn_seed)
+        self.teacher = MCDropoutTeacher(n_samples=mc_samples, **common, seed=teacher_seed)
+        self.student = StudentNetwork(**{**common, "hidden": tuple(max(8, h // 2) for h in hidden)}, seed=student_seed)
         self.generator = torch.Generator().manual_seed(int(self.rng.integers(2**62)))
         self._fitted_at = -1
         self.low, self.high = encoding.X.min(axis=0), encoding.X.max(axis=0)
@@ -123,13 +124,13 @@ class BOSHNAS(PoolOptimizer):
     def ucb_torch(self, x: torch.Tensor) -> torch.Tensor:
         """Eq. (5): mu + k1 * sigma + k2 * xi_hat, differentiable in ``x``."""
         mu, sigma = self.npn.forward_torch(x)
-        return mu + self.k1 * sigma + self.k2 * self.student.forward_torch(x)
+        return upper_confidence_bound(mu, (self.k1, sigma), (self.k2, self.student.forward_torch(x)))
 
     def uncertainty(self, X: np.ndarray) -> np.ndarray:
         """k1 * sigma + k2 * xi_hat at each row of ``X``."""
         _, sigma = self.npn.predict(X)
         xi_hat, _ = self.student.predict(X)
-        return self.k1 * sigma + self.k2 * xi_hat
+        return exploration((self.k1, sigma), (self.k2, xi_hat))
 
     # ------------------------------------------------------------------ Algorithm 1
     def propose(self) -> int:

@@ -31,8 +31,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     search.add_argument("--encoding", choices=ENCODINGS, default="naive")
     search.add_argument("--objective", choices=OBJECTIVES, default="synthetic")
     search.add_argument("--objective-seed", type=int, default=0, help="seed of the synthetic objective")
-    search.add_argument("--table", default=None, help="packed table file (objective 'table')")
-    search.add_argument("--fidelity", default=None, help="table fidelity (objective 'table')")
+    search.add_argument(
+        "--table", default=None, help="table file (objective 'table'; default: $FLEXIBENCH_TABLE or data/flexibench.h5)"
+    )
+    search.add_argument("--fidelity", default=None, help="table fidelity (objective 'table'; default: the table's)")
     search.add_argument("--tau", type=float, default=0.8, help="weight-transfer overlap threshold (default 0.8)")
     search.add_argument("--processes", type=int, default=2, help="parallel processes (default 2)")
     search.add_argument("--out", required=True, help="directory for the trajectories")
@@ -61,13 +63,24 @@ def _algorithms(text: str) -> list[str]:
 def _search(args: argparse.Namespace) -> int:
     algos = _algorithms(args.algo)
     if args.objective == "table":
-        if not args.table or not args.fidelity:
-            raise FlexiBenchError("--objective table needs --table FILE and --fidelity NAME")
-        objective = functools.partial(TableObjective.from_path, args.table, args.fidelity)
+        from flexibench.bench.benchmark import load
+
+        with load(args.table) as bench:  # defaults as `flexibench query` has them
+            table, fidelity = str(bench.path), args.fidelity or bench.default_fidelity
+            bench.budgets(fidelity)  # an unknown fidelity fails here, before any process starts
+        objective = functools.partial(TableObjective.from_path, table, fidelity)
+        print(f"objective: table {table}, fidelity {fidelity}", file=sys.stderr)
     else:
         objective = functools.partial(SyntheticObjective, seed=args.objective_seed)
     seeds = list(range(args.seed_offset, args.seed_offset + args.seeds))
     started = time.perf_counter()
+    total, done = len(algos) * len(seeds), []
+
+    def progress(path: str) -> None:
+        done.append(path)
+        elapsed = time.perf_counter() - started
+        print(f"[{len(done)}/{total}] {elapsed:.0f} s  {path}", file=sys.stderr, flush=True)
+
     paths = run_many(
         algos,
         objective,
@@ -79,7 +92,7 @@ def _search(args: argparse.Namespace) -> int:
         processes=args.processes,
         time_budget_s=args.time_budget,
         tau=args.tau,
-        progress=lambda p: print(p, file=sys.stderr),
+        progress=progress,
     )
     print(f"{len(paths)} runs in {time.perf_counter() - started:.1f} s -> {args.out}")
     return 0

@@ -15,23 +15,37 @@ from functools import lru_cache
 import numpy as np
 
 from flexibench.errors import FlexiBenchError
-from flexibench.space import DesignSpace, ModelCard, naive_features
+from flexibench.space import LEVELS, DesignSpace, ModelCard, naive_features
 
 ENCODINGS = ("naive", "t2v")
 
 
 @dataclass(frozen=True, eq=False)
 class Encoding:
-    """A pool of cards and one normalised vector per card (row ``i`` of ``X`` is ``cards[i]``)."""
+    """A pool of cards and one normalised vector per card (row ``i`` of ``X`` is ``cards[i]``).
+
+    The pool knows its design space and its hierarchy level: the finest level any of
+    its cards needs (levels nest, so a level-2 pool of crossovers may list level-1
+    parents first). Algorithms that move in the space (mutations, policies over
+    design choices) read both from here rather than guessing from a card.
+    ``level=None`` computes it from the cards.
+    """
 
     name: str
     cards: tuple[ModelCard, ...]
     X: np.ndarray
+    space: DesignSpace = field(default_factory=DesignSpace.default, repr=False)
+    level: int | None = None
     _lookup: dict[ModelCard, int] = field(repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.X.ndim != 2 or self.X.shape[0] != len(self.cards):
             raise FlexiBenchError(f"encoding {self.name}: X has shape {self.X.shape} for {len(self.cards)} cards")
+        if self.level is None:
+            level = max((self.space.level_of(card) for card in self.cards), default=1)
+            object.__setattr__(self, "level", level)
+        elif self.level not in LEVELS:
+            raise FlexiBenchError(f"encoding {self.name}: level {self.level} is not allowed; allowed: {list(LEVELS)}")
         if not self._lookup:
             self._lookup.update({card: i for i, card in enumerate(self.cards)})
 
@@ -65,28 +79,36 @@ def naive_encoding(space: DesignSpace | None = None, level: int = 1) -> Encoding
     """Every card of ``level`` (in :meth:`DesignSpace.enumerate` order) with naive features."""
     space = space or DesignSpace.default()
     cards = tuple(space.enumerate(level))
-    return Encoding("naive", cards, normalise(naive_features(cards, space)))
+    return Encoding("naive", cards, normalise(naive_features(cards, space)), space, level)
 
 
 def t2v_encoding(level: int = 1, dim: int = 16) -> Encoding:
     """The graph library's Transformer2vec embeddings (``flexibench.library``) as an encoding."""
-    try:
-        from flexibench.library import load_or_build_library
-    except ImportError as exc:
-        raise FlexiBenchError(
-            "the t2v encoding needs flexibench.library.load_or_build_library (Transformer2vec embeddings), "
-            f"which is not importable here ({exc}); use --encoding naive"
-        ) from None
+    from flexibench.library import load_or_build_library
+
     library = load_or_build_library(level=level, dim=dim)
     cards = tuple(library.cards)
-    return Encoding("t2v", cards, normalise(np.asarray(library.embeddings)))
+    return Encoding("t2v", cards, normalise(np.asarray(library.embeddings)), DesignSpace.default(), level)
+
+
+def make_encoding(name: str, level: int = 1, space: DesignSpace | None = None) -> Encoding:
+    """An encoding by name over a whole level of ``space`` (default: the paper's space).
+
+    Pools of the default space are cached per process (shared by every run).
+    """
+    if name not in ENCODINGS:
+        raise FlexiBenchError(f"encoding: {name!r} is not allowed; allowed: {list(ENCODINGS)}")
+    if space is None or space == DesignSpace.default():
+        return _default_encoding(name, level)
+    if name == "t2v":
+        raise FlexiBenchError(
+            f"encoding: 't2v' is built on the packaged design space, not on {space.name!r}; use 'naive' there"
+        )
+    return naive_encoding(space, level)
 
 
 @lru_cache(maxsize=4)
-def make_encoding(name: str, level: int = 1) -> Encoding:
-    """An encoding by name (cached per process: the pool is shared by every run)."""
+def _default_encoding(name: str, level: int) -> Encoding:
     if name == "naive":
         return naive_encoding(DesignSpace.default(), level)
-    if name == "t2v":
-        return t2v_encoding(level)
-    raise FlexiBenchError(f"encoding: {name!r} is not allowed; allowed: {list(ENCODINGS)}")
+    return t2v_encoding(level)

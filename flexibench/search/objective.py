@@ -14,10 +14,14 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from flexibench.bench.cost import transfer_cost_s
+from flexibench.bench.cost import transfer_share as default_transfer_share
 from flexibench.errors import FlexiBenchError
 from flexibench.space import DesignSpace, ModelCard, naive_features
 
 OBJECTIVES = ("synthetic", "table")
+__all__ = ["OBJECTIVES", "Evaluation", "Objective", "SyntheticObjective", "TableObjective"]
+__all__ += ["default_transfer_share", "transfer_cost_s"]  # the one price, from flexibench.bench.cost
 
 
 @dataclass(frozen=True)
@@ -162,11 +166,11 @@ class TableObjective:
     when a search finds an unmeasured card the surrogate rates above every measured one.
 
     A transferred card (weights from a trained neighbour) costs its fine-tuning plus
-    ``transfer_pretrain_share`` of its pretraining. The paper fine-tunes such cards
-    directly (share 0). A recipe that fine-tunes nothing and is scored on held-out
-    MLM (nano) has nothing left to run after transfer, so by default the share is the
-    shortest pretraining it scores: ``heldout_every / steps`` (nano: 50 of 200 steps).
-    ``paper_repro/table6_transfer.py`` measures the share a transfer really needs.
+    ``transfer_pretrain_share`` of its pretraining, priced by :mod:`flexibench.bench.cost`
+    as ``Benchmark.training_cost`` prices it: the paper fine-tunes such cards directly
+    (share 0); a recipe that fine-tunes nothing and is scored on held-out MLM (nano) is
+    charged the shortest pretraining it scores, ``heldout_every / steps`` (nano: 50 of
+    200 steps). ``paper_repro/table6_transfer.py`` measures the share a transfer really needs.
     """
 
     name = "table"
@@ -197,11 +201,9 @@ class TableObjective:
 
     @classmethod
     def from_path(cls, path: str, fidelity: str) -> TableObjective:
-        """Open a packed table with ``flexibench.load`` (kept lazy: the table module is optional)."""
-        try:
-            from flexibench import load
-        except ImportError as exc:
-            raise FlexiBenchError(f"the table objective needs flexibench.load ({exc})") from None
+        """Open a packed table with :func:`flexibench.bench.load` (imported here: the search package stays light)."""
+        from flexibench.bench import load
+
         return cls(load(path), fidelity)
 
     def true_score(self, card: ModelCard) -> float:
@@ -227,26 +229,6 @@ class TableObjective:
             "optimum": self._optimum,
             "transfer_pretrain_share": self.transfer_pretrain_share,
         }
-
-
-def transfer_cost_s(pretrain_s: float, finetune_s: float, pretrain_share: float) -> float:
-    """Seconds a card costs after weight transfer: its fine-tuning plus ``pretrain_share`` of its pretraining."""
-    return finetune_s + pretrain_share * pretrain_s
-
-
-def default_transfer_share(recipe: dict[str, Any]) -> float:
-    """Share of pretraining a transferred card is charged under ``recipe`` (a recipe as the table stores it).
-
-    0 when the recipe fine-tunes (the paper: transfer, then fine-tune directly); for a
-    recipe with no fine-tuning task, the first held-out checkpoint's share of the steps.
-    """
-    if recipe.get("tasks"):
-        return 0.0
-    pretrain = recipe.get("pretrain") or {}
-    steps, every = int(pretrain.get("steps") or 0), int(pretrain.get("heldout_every") or 0)
-    if steps <= 0:
-        return 0.0
-    return min(1.0, every / steps) if every > 0 else 1.0
 
 
 def _accepts(func: Any, name: str) -> bool:

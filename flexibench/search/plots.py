@@ -53,30 +53,12 @@ def plot_runs(groups: Mapping[str, Sequence[Run]], out: str | Path) -> list[Path
     grid = np.linspace(0.0, horizon, 300)
     paths: list[Path] = []
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for label, runs in groups.items():
-        mean, half = mean_band(by_queries(runs, length))
-        x = np.arange(1, length + 1)
-        ax.plot(x, mean, label=f"{label} (n={len(runs)})")
-        ax.fill_between(x, mean - half, mean + half, alpha=0.2)
-    ax.set(xlabel="models evaluated (queries)", ylabel="best score so far", title="Best score vs queries (90% CI)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    paths.append(out / "best_vs_queries.png")
-    fig.savefig(paths[-1], dpi=120)
-    plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for label, runs in groups.items():
-        mean, half = mean_band(by_time(runs, grid))
-        ax.plot(grid / 3600, mean, label=label)
-        ax.fill_between(grid / 3600, mean - half, mean + half, alpha=0.2)
-    ax.set(xlabel="simulated training time (hours)", ylabel="best score so far", title="Best score vs time (90% CI)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    paths.append(out / "best_vs_time.png")
-    fig.savefig(paths[-1], dpi=120)
-    plt.close(fig)
+    x = np.arange(1, length + 1)
+    by_query = [(f"{label} (n={len(runs)})", x, *mean_band(by_queries(runs, length))) for label, runs in groups.items()]
+    paths.append(_band_plot(out / "best_vs_queries.png", by_query, "models evaluated (queries)", "queries"))
+    hours = grid / 3600
+    by_hour = [(label, hours, *mean_band(by_time(runs, grid))) for label, runs in groups.items()]
+    paths.append(_band_plot(out / "best_vs_time.png", by_hour, "simulated training time (hours)", "time"))
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     labels = list(groups)
@@ -94,3 +76,17 @@ def plot_runs(groups: Mapping[str, Sequence[Run]], out: str | Path) -> list[Path
     fig.savefig(paths[-1], dpi=120)
     plt.close(fig)
     return paths
+
+
+def _band_plot(path: Path, series: list, xlabel: str, against: str) -> Path:
+    """One line with its 90% band per ``(label, x, mean, half)`` of ``series``, saved to ``path``."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for label, x, mean, half in series:
+        ax.plot(x, mean, label=label)
+        ax.fill_between(x, mean - half, mean + half, alpha=0.2)
+    ax.set(xlabel=xlabel, ylabel="best score so far", title=f"Best score vs {against} (90% CI)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -18,7 +18,7 @@ import numpy as np
 
 from flexibench.search.encodings import Encoding, normalise
 from flexibench.search.protocol import SearchError
-from flexibench.space import ModelCard
+from flexibench.space import DesignSpace, ModelCard
 
 
 def restrict(encoding: Encoding, keep: Callable[[ModelCard], bool] | Iterable[ModelCard]) -> Encoding:
@@ -36,7 +36,8 @@ def restrict(encoding: Encoding, keep: Callable[[ModelCard], bool] | Iterable[Mo
     if not rows:
         raise SearchError(f"the restriction keeps none of the {len(encoding)} cards of the {encoding.name} pool")
     index = np.asarray(rows, dtype=np.int64)
-    return Encoding(encoding.name, tuple(encoding.cards[i] for i in rows), encoding.X[index].copy())
+    cards = tuple(encoding.cards[i] for i in rows)
+    return Encoding(encoding.name, cards, encoding.X[index].copy(), encoding.space, encoding.level)
 
 
 def homogeneous(encoding: Encoding) -> Encoding:
@@ -51,5 +52,5 @@ def library_encoding(library: Any, name: str = "t2v") -> Encoding:
     ``cards`` and ``embeddings``; this is how a level-2 library from crossovers
     becomes a search pool.
     """
-    cards = tuple(library.cards)
-    return Encoding(name, cards, normalise(np.asarray(library.embeddings)))
+    cards, level = tuple(library.cards), getattr(library, "level", None)
+    return Encoding(name, cards, normalise(np.asarray(library.embeddings)), DesignSpace.default(), level)

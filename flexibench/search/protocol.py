@@ -29,6 +29,12 @@ class SearchError(FlexiBenchError, ValueError):
     """A search was configured wrongly (unknown algorithm, empty pool, bad budget ...)."""
 
 
+def check_choice(name: str, value: Any, allowed: tuple[Any, ...]) -> None:
+    """ValueError naming the argument, its value and the allowed values, unless ``value`` is allowed."""
+    if value not in allowed:
+        raise ValueError(f"{name}: {value!r} is not allowed; allowed: {list(allowed)}")
+
+
 @dataclass(frozen=True)
 class Observation:
     """What an optimizer learns from one evaluation.
@@ -47,7 +53,12 @@ class Observation:
 
 @runtime_checkable
 class Optimizer(Protocol):
-    """What the runner needs from a search algorithm."""
+    """Everything the runner (:func:`flexibench.search.run_search`) uses of a search algorithm."""
+
+    name: str
+    """Short label for trajectories and leaderboards (e.g. ``"re"``)."""
+    encoding: Encoding
+    """The pool it searches: the runner stops launching when every card was asked."""
 
     def ask(self) -> ModelCard:
         """The next card to evaluate (never one already asked)."""
@@ -55,6 +66,10 @@ class Optimizer(Protocol):
 
     def tell(self, card: ModelCard, result: Observation) -> None:
         """Report the evaluation of a card returned by :meth:`ask`."""
+        ...
+
+    def state(self) -> dict[str, Any]:
+        """Small JSON-able status recorded with every query; ``converged`` (bool) is read by the runner."""
         ...
 
 
@@ -65,23 +80,18 @@ class PoolOptimizer:
     available) and may extend :meth:`observe`. This class keeps the asked/observed
     bookkeeping, the incumbent and the convergence flag of Algorithm 1 (best score
     changed by less than ``tol`` for ``patience`` consecutive observations).
+    The design space and the level that moves happen in are the pool's own
+    (``encoding.space``, ``encoding.level``).
     """
 
     name = "pool"
 
-    def __init__(
-        self,
-        space: DesignSpace,
-        encoding: Encoding,
-        seed: int = 0,
-        *,
-        tol: float = 1e-4,
-        patience: int = 5,
-    ) -> None:
+    def __init__(self, encoding: Encoding, seed: int = 0, *, tol: float = 1e-4, patience: int = 5) -> None:
         if len(encoding) == 0:
             raise SearchError("the encoding's pool of cards is empty")
-        self.space = space
         self.encoding = encoding
+        self.space: DesignSpace = encoding.space
+        self.level: int = encoding.level
         self.seed = int(seed)
         self.rng = np.random.default_rng(self.seed)
         self.pyrng = random.Random(self.seed)

@@ -1,15 +1,17 @@
 """Run a search: budget, seeds, simulated asynchronous workers, cost clock and JSONL trajectories.
 
 Time is simulated, as in syne-tune's simulator backend: ``W`` workers start at
-t = 0; each is busy for the charged cost of its evaluation; whenever one frees
-(the earliest finish event), its result is told to the optimizer and the
-optimizer is asked for the worker's next card. The charge is pretrain +
+t = 0; each is busy for the charged cost of its evaluation (a :class:`Job`);
+whenever one frees (the earliest :class:`Finished` event of the
+:class:`EventQueue`), its result is told to the optimizer and the optimizer is
+asked for the worker's next card. The charge is pretrain +
 fine-tune seconds, or the objective's transferred cost (the paper: fine-tune only;
 see :class:`~flexibench.search.objective.Evaluation`) when a card trained *before
 the query was launched* passes the weight-transfer rule (:mod:`flexibench.search.transfer`).
 
 Every run writes ``<out_dir>/<algo>-seed<k>.jsonl``: a ``header`` line, one
-``query`` line per finished evaluation (in completion order) and a ``summary``.
+``query`` line per finished evaluation (a :class:`QueryRow`, in completion order)
+and a ``summary``.
 """
 
 from __future__ import annotations
@@ -19,22 +21,105 @@ import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from flexibench import __version__
-from flexibench.search.encodings import Encoding, make_encoding
-from flexibench.search.objective import Objective
-from flexibench.search.protocol import Observation, SearchError
+from flexibench.search.encodings import Encoding
+from flexibench.search.objective import Evaluation, Objective
+from flexibench.search.protocol import Observation, Optimizer, SearchError
 from flexibench.search.registry import make_optimizer
 from flexibench.search.transfer import TransferIndex
-from flexibench.space import DesignSpace
+from flexibench.space import DesignSpace, ModelCard
+from flexibench.version import __version__
 
 ObjectiveLike = Objective | Callable[[], Objective]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One evaluation a worker runs: what was asked, what it cost and when it started."""
+
+    worker: int
+    card: ModelCard
+    evaluation: Evaluation
+    transferred: bool
+    cost_s: float
+    start_s: float
+    ask_latency_s: float
+
+
+@dataclass(frozen=True, order=True)
+class Finished:
+    """Event: ``job`` finishes at simulated ``time_s`` (``seq`` breaks ties in launch order)."""
+
+    time_s: float
+    seq: int
+    job: Job = field(compare=False)
+
+
+class EventQueue:
+    """The simulated clock's pending events, earliest first (a heap of :class:`Finished`)."""
+
+    def __init__(self) -> None:
+        self._heap: list[Finished] = []
+        self._seq = 0
+
+    def push(self, job: Job) -> None:
+        heapq.heappush(self._heap, Finished(job.start_s + job.cost_s, self._seq, job))
+        self._seq += 1
+
+    def pop(self) -> Finished:
+        return heapq.heappop(self._heap)
+
+    def __bool__(self) -> bool:
+        return bool(self._heap)
+
+
+@dataclass(frozen=True)
+class QueryRow:
+    """One ``query`` line of a trajectory: a finished evaluation and the incumbent after it."""
+
+    step: int
+    card: dict[str, Any]
+    short: str
+    score: float
+    true_score: float | None
+    cost_s: float
+    pretrain_s: float
+    finetune_s: float
+    transferred: bool
+    start_s: float
+    time_s: float
+    worker: int
+    best_score: float
+    best_true: float | None
+    regret: float | None
+    ask_latency_s: float
+    converged: bool
+
+    @classmethod
+    def of(
+        cls,
+        step: int,
+        event: Finished,
+        true: float | None,
+        incumbent: tuple[float, float | None, float | None],
+        converged: bool,
+    ) -> QueryRow:
+        """The row of a finished event; ``incumbent`` is (best score, its true score, regret) after it."""
+        job, evaluation = event.job, event.job.evaluation
+        measured = (evaluation.score, true, job.cost_s, evaluation.pretrain_s, evaluation.finetune_s, job.transferred)
+        timing = (job.start_s, event.time_s, job.worker)
+        return cls(
+            step, job.card.to_dict(), job.card.short(), *measured, *timing, *incumbent, job.ask_latency_s, converged
+        )
+
+    def to_record(self) -> dict[str, Any]:
+        return {"type": "query", **asdict(self)}
 
 
 @dataclass
@@ -63,25 +148,120 @@ def _resolve(objective: ObjectiveLike) -> Objective:
     raise SearchError(f"objective: {objective!r} is neither an objective nor a factory of one")
 
 
+class _Simulation:
+    """Asynchronous workers on a simulated clock: launch asks, each finish event tells and relaunches."""
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        objective: Objective,
+        pool_size: int,
+        budget: int | None,
+        time_budget_s: float | None,
+        tau: float,
+        noise_rng: np.random.Generator,
+    ) -> None:
+        self.optimizer, self.objective, self.pool_size = optimizer, objective, pool_size
+        self.budget, self.time_budget_s, self.noise_rng = budget, time_budget_s, noise_rng
+        self.transfer = TransferIndex(tau)
+        self.events = EventQueue()
+        self.launched = 0
+        self.clock = 0.0
+        self.rows: list[QueryRow] = []
+        self.best_score, self.best_true, self.best_card = -np.inf, None, None
+        self.converged_at: int | None = None
+
+    def can_launch(self) -> bool:
+        within_queries = self.budget is None or self.launched < self.budget
+        within_time = self.time_budget_s is None or self.clock < self.time_budget_s
+        return within_queries and within_time and self.launched < self.pool_size
+
+    def launch(self, worker: int) -> None:
+        tic = time.perf_counter()
+        card = self.optimizer.ask()
+        latency = time.perf_counter() - tic
+        evaluation = self.objective.evaluate(card, self.noise_rng)
+        transferred = self.transfer.can_transfer(card)
+        cost = evaluation.transferred_s if transferred else evaluation.full_s
+        self.events.push(Job(worker, card, evaluation, transferred, cost, self.clock, latency))
+        self.launched += 1
+
+    def run(self, workers: int) -> list[QueryRow]:
+        for worker in range(workers):
+            if self.can_launch():
+                self.launch(worker)
+        while self.events:
+            event = self.events.pop()
+            if self.time_budget_s is not None and event.time_s > self.time_budget_s:
+                continue  # finished after the simulated deadline: never observed
+            self.clock = event.time_s
+            self.rows.append(self.finish(event))
+            if self.can_launch():
+                self.launch(event.job.worker)
+        return self.rows
+
+    def finish(self, event: Finished) -> QueryRow:
+        job, evaluation = event.job, event.job.evaluation
+        observation = Observation(
+            score=evaluation.score,
+            cost_s=job.cost_s,
+            pretrain_s=evaluation.pretrain_s,
+            finetune_s=evaluation.finetune_s,
+            transferred=job.transferred,
+        )
+        self.optimizer.tell(job.card, observation)
+        self.transfer.add(job.card)
+        step = len(self.rows) + 1
+        true = self.objective.true_score(job.card)
+        if evaluation.score > self.best_score:
+            self.best_score, self.best_true, self.best_card = evaluation.score, true, job.card
+        converged = bool(self.optimizer.state().get("converged"))
+        if converged and self.converged_at is None:
+            self.converged_at = step
+        optimum = self.objective.optimum
+        regret = None if optimum is None or self.best_true is None else optimum - self.best_true
+        incumbent = (self.best_score, self.best_true, regret)
+        return QueryRow.of(step, event, true, incumbent, converged)
+
+    def summary(self, wall_s: float) -> dict[str, Any]:
+        done = bool(self.rows)
+        return {
+            "type": "summary",
+            "queries": len(self.rows),
+            "best_score": self.best_score if done else None,
+            "best_true": self.best_true,
+            "best_card": self.best_card.to_dict() if self.best_card is not None else None,
+            "regret": self.rows[-1].regret if done else None,
+            "sim_time_s": self.clock,
+            "wall_s": wall_s,
+            "converged_at_step": self.converged_at,
+            "transfers": sum(1 for row in self.rows if row.transferred),
+        }
+
+
 def run_search(
-    algo: str,
+    algo: str | Optimizer,
     objective: ObjectiveLike,
     budget: int | None = 100,
     seed: int = 0,
     workers: int = 1,
-    encoding: str | Encoding = "naive",
+    encoding: str | Encoding | None = None,
     out_dir: str | Path | None = None,
     *,
+    space: DesignSpace | None = None,
     time_budget_s: float | None = None,
     tau: float = 0.8,
     optimizer_kwargs: dict[str, Any] | None = None,
 ) -> RunResult:
     """Run one algorithm with one seed until ``budget`` queries or ``time_budget_s`` simulated seconds.
 
-    The seed fixes both the optimizer's choices and the evaluation noise (two
-    independent streams spawned from it), so a run is reproducible exactly.
-    ``encoding`` is a name (the whole level-1 pool) or an :class:`Encoding`, e.g. a
-    restricted or finer-level pool from :mod:`flexibench.search.pools`.
+    ``algo`` is a registry name or an optimizer instance (anything with the
+    :class:`~flexibench.search.protocol.Optimizer` protocol; it searches its own
+    ``encoding`` and its own seed rules its choices). For a name, the seed fixes both
+    the optimizer's choices and the evaluation noise (two independent streams spawned
+    from it), so a run is reproducible exactly. ``encoding`` is a name (the whole
+    level-1 pool of ``space``, default the paper's space) or an :class:`Encoding`,
+    e.g. a restricted or finer-level pool from :mod:`flexibench.search.pools`.
     """
     if budget is None and time_budget_s is None:
         raise SearchError("give a budget: a number of queries, simulated seconds, or both")
@@ -90,21 +270,27 @@ def run_search(
     if workers < 1:
         raise SearchError(f"workers: {workers} is not allowed; allowed: a positive integer")
     obj = _resolve(objective)
-    enc = make_encoding(encoding) if isinstance(encoding, str) else encoding
     opt_seed, noise_seed = np.random.SeedSequence(seed).spawn(2)
-    optimizer = make_optimizer(
-        algo,
-        space=DesignSpace.default(),
-        encoding=enc,
-        seed=int(opt_seed.generate_state(1)[0]),
-        **(optimizer_kwargs or {}),
-    )
-    noise_rng = np.random.default_rng(noise_seed)
-    transfer = TransferIndex(tau)
-    optimum = obj.optimum
+    if isinstance(algo, str):
+        optimizer: Optimizer = make_optimizer(
+            algo,
+            space=space,
+            encoding="naive" if encoding is None else encoding,
+            seed=int(opt_seed.generate_state(1)[0]),
+            **(optimizer_kwargs or {}),
+        )
+    elif isinstance(algo, Optimizer):
+        if encoding is not None and encoding is not algo.encoding:
+            raise SearchError("encoding: an optimizer instance searches its own pool; give no other encoding")
+        if optimizer_kwargs:
+            raise SearchError("optimizer_kwargs: only for an algorithm given by name")
+        optimizer = algo
+    else:
+        raise SearchError(f"algo: {algo!r} is neither an algorithm name nor an optimizer")
+    enc = optimizer.encoding
     header = {
         "type": "header",
-        "algo": algo,
+        "algo": optimizer.name,
         "seed": seed,
         "encoding": enc.name,
         "pool": len(enc),
@@ -116,99 +302,13 @@ def run_search(
         "flexibench": __version__,
         **obj.describe(),
     }
-    records: list[dict[str, Any]] = [header]
-    events: list[tuple[float, int, int, dict[str, Any]]] = []
-    launched = 0
-    clock = 0.0
-    best_score, best_true, best_card = -np.inf, None, None
-    converged_at: int | None = None
     started = time.perf_counter()
-
-    def can_launch() -> bool:
-        within_queries = budget is None or launched < budget
-        within_time = time_budget_s is None or clock < time_budget_s
-        return within_queries and within_time and launched < len(enc)
-
-    def launch(worker: int) -> None:
-        nonlocal launched
-        tic = time.perf_counter()
-        card = optimizer.ask()
-        latency = time.perf_counter() - tic
-        evaluation = obj.evaluate(card, noise_rng)
-        transferred = transfer.can_transfer(card)
-        cost = evaluation.transferred_s if transferred else evaluation.full_s
-        job = {"card": card, "eval": evaluation, "transferred": transferred, "cost": cost}
-        job.update(start=clock, latency=latency, worker=worker)
-        heapq.heappush(events, (clock + cost, launched, worker, job))
-        launched += 1
-
-    for worker in range(workers):
-        if can_launch():
-            launch(worker)
-    step = 0
-    while events:
-        finish, _, worker, job = heapq.heappop(events)
-        if time_budget_s is not None and finish > time_budget_s:
-            continue  # finished after the simulated deadline: never observed
-        clock = finish
-        card, evaluation = job["card"], job["eval"]
-        observation = Observation(
-            score=evaluation.score,
-            cost_s=job["cost"],
-            pretrain_s=evaluation.pretrain_s,
-            finetune_s=evaluation.finetune_s,
-            transferred=job["transferred"],
-        )
-        optimizer.tell(card, observation)
-        transfer.add(card)
-        step += 1
-        true = obj.true_score(card)
-        if evaluation.score > best_score:
-            best_score, best_true, best_card = evaluation.score, true, card
-        state = optimizer.state()
-        if state.get("converged") and converged_at is None:
-            converged_at = step
-        records.append(
-            {
-                "type": "query",
-                "step": step,
-                "card": card.to_dict(),
-                "short": card.short(),
-                "score": evaluation.score,
-                "true_score": true,
-                "cost_s": job["cost"],
-                "pretrain_s": evaluation.pretrain_s,
-                "finetune_s": evaluation.finetune_s,
-                "transferred": job["transferred"],
-                "start_s": job["start"],
-                "time_s": finish,
-                "worker": worker,
-                "best_score": best_score,
-                "best_true": best_true,
-                "regret": None if optimum is None or best_true is None else optimum - best_true,
-                "ask_latency_s": job["latency"],
-                "converged": bool(state.get("converged")),
-            }
-        )
-        if can_launch():
-            launch(worker)
-    records.append(
-        {
-            "type": "summary",
-            "queries": step,
-            "best_score": best_score if step else None,
-            "best_true": best_true,
-            "best_card": best_card.to_dict() if best_card is not None else None,
-            "regret": records[-1]["regret"] if step else None,
-            "sim_time_s": clock,
-            "wall_s": time.perf_counter() - started,
-            "converged_at_step": converged_at,
-            "transfers": sum(1 for r in records if r["type"] == "query" and r["transferred"]),
-        }
-    )
-    result = RunResult(algo, seed, records)
+    simulation = _Simulation(optimizer, obj, len(enc), budget, time_budget_s, tau, np.random.default_rng(noise_seed))
+    rows = simulation.run(workers)
+    records = [header, *(row.to_record() for row in rows), simulation.summary(time.perf_counter() - started)]
+    result = RunResult(optimizer.name, seed, records)
     if out_dir is not None:
-        result.path = write_trajectory(records, Path(out_dir) / f"{algo}-seed{seed}.jsonl")
+        result.path = write_trajectory(records, Path(out_dir) / f"{optimizer.name}-seed{seed}.jsonl")
     return result
 
 
@@ -242,7 +342,7 @@ def run_many(
     budget: int | None = 100,
     seeds: int | Sequence[int] = 10,
     workers: int = 1,
-    encoding: str | Encoding = "naive",
+    encoding: str | Encoding | None = None,
     out_dir: str | Path = "runs",
     *,
     processes: int = 2,

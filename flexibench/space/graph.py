@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from flexibench.space.card import ModelCard
+
+if TYPE_CHECKING:  # networkx is imported by to_networkx only: hashing and the CLI start without it
+    import networkx as nx
 
 INPUT, OUTPUT, ADD_NORM = "input", "output", "add_norm"
 
@@ -46,6 +48,8 @@ class BlockGraph:
 
     def to_networkx(self) -> nx.DiGraph:
         """The same graph as a ``networkx.DiGraph`` with a ``label`` attribute per node."""
+        import networkx as nx
+
         graph = nx.DiGraph()
         graph.add_nodes_from((i, {"label": label}) for i, label in enumerate(self.labels))
         graph.add_edges_from(self.edges)

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from flexibench.surrogates.base import NeuralSurrogate, check_xy, seeded_torch
+from flexibench.surrogates.base import NeuralSurrogate, check_xy, store_params
 
 
 class BatchedMLP(nn.Module):
@@ -42,7 +42,9 @@ class BatchedMLP(nn.Module):
 
 
 class MLPEnsemble(NeuralSurrogate):
-    """Ensemble mean and spread; scikit-learn style ``fit(X, y)`` / ``predict(X) -> (mean, std)``."""
+    """Ensemble mean and spread: ``fit(X, y)`` / ``predict(X) -> (mean, std)``, a scikit-learn estimator."""
+
+    _saved_params = ("n_members", "hidden")
 
     def __init__(
         self,
@@ -54,34 +56,33 @@ class MLPEnsemble(NeuralSurrogate):
         weight_decay: float = 1e-4,
         bootstrap: bool = False,
         warm_start: bool = False,
-        seed: int | np.random.Generator = 0,
+        seed: int | None = 0,
     ) -> None:
-        super().__init__(epochs, warm_epochs, lr, weight_decay, warm_start, seed)
-        if n_members < 2:
-            raise ValueError(f"n_members: {n_members} is not allowed; allowed: at least 2 (the spread needs two)")
-        self.n_members, self.hidden, self.bootstrap = n_members, tuple(hidden), bootstrap
-        self._rows: torch.Tensor | None = None
+        store_params(self, locals())
+
+    def _validate_params(self) -> None:
+        if self.n_members < 2:
+            raise ValueError(f"n_members: {self.n_members} is not allowed; allowed: at least 2 (the spread needs two)")
 
     def _build(self, inputs: int) -> nn.Module:
-        return BatchedMLP(self.n_members, inputs, self.hidden)
+        return BatchedMLP(self.n_members, inputs, tuple(self.hidden))
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> MLPEnsemble:
-        n = np.asarray(X).shape[0]
-        if self.bootstrap:
-            self._rows = torch.from_numpy(self.rng.integers(0, n, size=(self.n_members, n)))
-        return super().fit(X, y)
+    def _before_training(self, n_rows: int) -> None:
+        self.rows_ = (
+            torch.from_numpy(self.rng_.integers(0, n_rows, size=(self.n_members, n_rows))) if self.bootstrap else None
+        )
 
     def _loss(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        if self._rows is not None:
-            return ((self.net(X[self._rows]) - y[self._rows]) ** 2).mean()
-        return ((self.net(X) - y) ** 2).mean()
+        if self.rows_ is not None:
+            return ((self.net_(X[self.rows_]) - y[self.rows_]) ** 2).mean()
+        return ((self.net_(X) - y) ** 2).mean()
 
     def predict_members(self, X: np.ndarray) -> np.ndarray:
         """Every member's prediction, shape (n_members, n_samples), in target units."""
         self._check_fitted()
         Xt, _ = check_xy(X)
-        with seeded_torch(self.rng), torch.no_grad():
-            out = self.net(Xt) * self.scaler.scale + self.scaler.mean
+        with torch.no_grad():
+            out = self.net_(Xt) * self.scaler_.scale + self.scaler_.mean
         return out.numpy().astype(np.float64)
 
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

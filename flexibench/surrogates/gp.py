@@ -9,7 +9,7 @@ that many new points and otherwise just conditions on the new data, a common
 economy in BO loops. ``predict`` computes the exact posterior mean and marginal
 variance of the latent function with one Cholesky factor, in chunks: scoring a
 pool of ~10k candidates through ``model.posterior`` builds batched covariances
-and is ~20x slower. ``model`` stays available for BoTorch acquisition functions.
+and is ~20x slower. The fitted ``model_`` stays available for BoTorch acquisition functions.
 """
 
 from __future__ import annotations
@@ -22,67 +22,69 @@ from botorch.fit import fit_gpytorch_mll
 from botorch.models import SingleTaskGP
 from botorch.models.transforms.outcome import Standardize
 from gpytorch.mlls import ExactMarginalLogLikelihood
-from scipy.special import erfcx
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 
-from flexibench.surrogates.base import check_xy, seeded_torch
+from flexibench.surrogates.base import check_xy, seeded_torch, store_params
 
 
-class GPSurrogate:
+class GPSurrogate(BaseEstimator):
+    """A scikit-learn estimator: constructor arguments stored as given, fitted state ``model_``, ``rng_``."""
+
     def __init__(
         self,
-        seed: int | np.random.Generator = 0,
+        seed: int | None = 0,
         warm_start: bool = True,
         maxiter: int = 50,
         refit_every: int = 1,
         chunk: int = 4096,
     ) -> None:
-        self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        self.warm_start, self.maxiter, self.refit_every, self.chunk = warm_start, maxiter, refit_every, chunk
-        self.model: SingleTaskGP | None = None
-        self._fitted_n = 0
-        self._cache: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        store_params(self, locals())
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> GPSurrogate:
         Xt, yt = check_xy(X, y)
         train_x, train_y = Xt.double(), yt.double().unsqueeze(-1)
-        previous = self.model
+        previous = getattr(self, "model_", None)
         warm = self.warm_start and previous is not None and previous.train_inputs[0].shape[-1] == train_x.shape[-1]
-        with seeded_torch(self.rng), warnings.catch_warnings():
+        if not warm:
+            self.rng_ = np.random.default_rng(self.seed)
+            self.fitted_n_ = 0
+        with seeded_torch(self.rng_), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # BoTorch input-scaling advice: our inputs are normalised already
             model = SingleTaskGP(train_x, train_y, outcome_transform=Standardize(m=1))
             if warm:
                 hyper = {k: v for k, v in previous.state_dict().items() if not k.startswith("outcome_transform")}
                 model.load_state_dict(hyper, strict=False)
-            if not warm or len(train_x) - self._fitted_n >= self.refit_every:
+            if not warm or len(train_x) - self.fitted_n_ >= self.refit_every:
                 options = {"maxiter": self.maxiter} if warm else {}
                 fit_gpytorch_mll(
                     ExactMarginalLogLikelihood(model.likelihood, model), optimizer_kwargs={"options": options}
                 )
-                self._fitted_n = len(train_x)
-        self.model = model.eval()
-        self._cache = None
+                self.fitted_n_ = len(train_x)
+        self.model_ = model.eval()
+        self.factor_ = self._factor(self.model_)
+        self.n_features_in_ = int(train_x.shape[-1])
         return self
 
-    def _factor(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        if self._cache is None:
-            model = self.model
-            with torch.no_grad():
-                x = model.train_inputs[0]
-                k = model.covar_module(x).to_dense()
-                noise = model.likelihood.noise.expand(x.shape[0])
-                chol = torch.linalg.cholesky(k + torch.diag(noise))
-                resid = (model.train_targets - model.mean_module(x)).unsqueeze(-1)
-                alpha = torch.cholesky_solve(resid, chol)
-            self._cache = (x, chol, alpha)
-        return self._cache
+    @staticmethod
+    def _factor(model: SingleTaskGP) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Training inputs, the Cholesky factor of K + noise and K^-1 (y - m): what predictions reuse."""
+        with torch.no_grad():
+            x = model.train_inputs[0]
+            k = model.covar_module(x).to_dense()
+            noise = model.likelihood.noise.expand(x.shape[0])
+            chol = torch.linalg.cholesky(k + torch.diag(noise))
+            resid = (model.train_targets - model.mean_module(x)).unsqueeze(-1)
+            alpha = torch.cholesky_solve(resid, chol)
+        return x, chol, alpha
 
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and standard deviation of the latent function, in the units of ``y``."""
-        if self.model is None:
-            raise RuntimeError("GPSurrogate is not fitted yet: call fit(X, y) first")
+        if not hasattr(self, "model_"):
+            raise NotFittedError("GPSurrogate is not fitted yet: call fit(X, y) first")
         Xt, _ = check_xy(X)
-        model = self.model
-        train_x, chol, alpha = self._factor()
+        model = self.model_
+        train_x, chol, alpha = self.factor_
         means, variances = [], []
         with torch.no_grad():
             for part in Xt.double().split(self.chunk):
@@ -96,17 +98,3 @@ class GPSurrogate:
         mean = torch.cat(means).numpy() * scale + shift
         std = torch.cat(variances).sqrt().numpy() * scale
         return mean, std
-
-
-def log_expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
-    """log E[max(f - best, 0)] for f ~ N(mean, std^2), stable far into the tail.
-
-    Uses ``phi(u) + u Phi(u) = phi(u) (1 + u sqrt(pi/2) erfcx(-u / sqrt(2)))`` with
-    ``u = (mean - best) / std``, so no term underflows (the same quantity as
-    BoTorch's ``LogExpectedImprovement``).
-    """
-    std = np.maximum(np.asarray(std, dtype=np.float64), 1e-12)
-    u = (np.asarray(mean, dtype=np.float64) - best) / std
-    ratio = np.sqrt(np.pi / 2) * erfcx(-u / np.sqrt(2))
-    inner = np.log(np.maximum(1.0 + u * ratio, 1e-300))
-    return np.log(std) - 0.5 * u**2 - 0.5 * np.log(2 * np.pi) + inner

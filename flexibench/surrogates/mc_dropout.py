@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from flexibench.surrogates.base import NeuralSurrogate, check_xy, mlp, seeded_torch
+from flexibench.surrogates.base import NeuralSurrogate, check_xy, mlp, seeded_torch, store_params
 
 
 class MCDropoutTeacher(NeuralSurrogate):
@@ -30,27 +30,26 @@ class MCDropoutTeacher(NeuralSurrogate):
         lr: float = 3e-3,
         weight_decay: float = 1e-4,
         warm_start: bool = True,
-        seed: int | np.random.Generator = 0,
+        seed: int | None = 0,
     ) -> None:
-        super().__init__(epochs, warm_epochs, lr, weight_decay, warm_start, seed)
-        if not 0.0 < dropout < 1.0:
-            raise ValueError(f"dropout: {dropout} is not allowed; allowed: 0 < dropout < 1")
-        self.hidden, self.dropout, self.n_samples = tuple(hidden), dropout, n_samples
+        store_params(self, locals())
+
+    def _validate_params(self) -> None:
+        if not 0.0 < self.dropout < 1.0:
+            raise ValueError(f"dropout: {self.dropout} is not allowed; allowed: 0 < dropout < 1")
 
     def _build(self, inputs: int) -> nn.Module:
-        return mlp(inputs, self.hidden, dropout=self.dropout)
-
-    def _loss(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return ((self.net(X).squeeze(-1) - y) ** 2).mean()
+        return mlp(inputs, tuple(self.hidden), dropout=self.dropout)
 
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Dropout masks come from ``predict_seed_`` (fixed by the last fit): the same X gives the same answer."""
         self._check_fitted()
         Xt, _ = check_xy(X)
-        with seeded_torch(self.rng), torch.no_grad():
-            self.net.train()  # dropout on: Monte-Carlo samples
-            draws = torch.stack([self.net(Xt).squeeze(-1) for _ in range(self.n_samples)])
-            self.net.eval()
-        draws = draws * self.scaler.scale + self.scaler.mean
+        with seeded_torch(np.random.default_rng(self.predict_seed_)), torch.no_grad():
+            self.net_.train()  # dropout on: Monte-Carlo samples
+            draws = torch.stack([self.net_(Xt).squeeze(-1) for _ in range(self.n_samples)])
+            self.net_.eval()
+        draws = draws * self.scaler_.scale + self.scaler_.mean
         return draws.mean(0).numpy().astype(np.float64), draws.std(0).numpy().astype(np.float64)
 
 
@@ -65,21 +64,14 @@ class StudentNetwork(NeuralSurrogate):
         lr: float = 3e-3,
         weight_decay: float = 1e-4,
         warm_start: bool = True,
-        seed: int | np.random.Generator = 0,
+        seed: int | None = 0,
     ) -> None:
-        super().__init__(epochs, warm_epochs, lr, weight_decay, warm_start, seed)
-        self.hidden = tuple(hidden)
-
-    def _build(self, inputs: int) -> nn.Module:
-        return mlp(inputs, self.hidden, activation=nn.SiLU)
-
-    def _loss(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return ((self.net(X).squeeze(-1) - y) ** 2).mean()
+        store_params(self, locals())
 
     def forward_torch(self, X: torch.Tensor) -> torch.Tensor:
         """Differentiable xi_hat (clamped at zero: a standard deviation) in target units."""
         self._check_fitted()
-        return torch.relu(self.net(X).squeeze(-1) * self.scaler.scale + self.scaler.mean)
+        return torch.relu(self.net_(X).squeeze(-1) * self.scaler_.scale + self.scaler_.mean)
 
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         Xt, _ = check_xy(X)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch import nn
 
-from flexibench.surrogates.base import NeuralSurrogate, check_xy, mlp
+from flexibench.surrogates.base import NeuralSurrogate, check_xy, store_params
 
 
 class MLPRegressor(NeuralSurrogate):
+    _saved_fitted = (*NeuralSurrogate._saved_fitted, "sigma_")
+
     def __init__(
         self,
         hidden: tuple[int, ...] = (64, 64),
@@ -23,30 +24,22 @@ class MLPRegressor(NeuralSurrogate):
         lr: float = 3e-3,
         weight_decay: float = 1e-4,
         warm_start: bool = True,
-        seed: int | np.random.Generator = 0,
+        seed: int | None = 0,
     ) -> None:
-        super().__init__(epochs, warm_epochs, lr, weight_decay, warm_start, seed)
-        self.hidden = tuple(hidden)
-        self.sigma_ = 1.0  # in standardised units
-
-    def _build(self, inputs: int) -> nn.Module:
-        return mlp(inputs, self.hidden, activation=nn.SiLU)
-
-    def _loss(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return ((self.net(X).squeeze(-1) - y) ** 2).mean()
+        store_params(self, locals())
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> MLPRegressor:
         super().fit(X, y)
         Xt, yt = check_xy(X, y)
         with torch.no_grad():
-            residual = self.net(Xt).squeeze(-1) - self.scaler.transform(yt)
-        self.sigma_ = float(residual.std()) if residual.numel() > 1 else 1.0
+            residual = self.net_(Xt).squeeze(-1) - self.scaler_.transform(yt)
+        self.sigma_ = float(residual.std()) if residual.numel() > 1 else 1.0  # in standardised units
         return self
 
     def forward_torch(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         self._check_fitted()
-        mu = self.net(X).squeeze(-1) * self.scaler.scale + self.scaler.mean
-        return mu, torch.full_like(mu, self.sigma_ * self.scaler.scale)
+        mu = self.net_(X).squeeze(-1) * self.scaler_.scale + self.scaler_.mean
+        return mu, torch.full_like(mu, self.sigma_ * self.scaler_.scale)
 
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         Xt, _ = check_xy(X)

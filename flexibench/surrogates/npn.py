@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from flexibench.surrogates.base import NeuralSurrogate, check_xy
+from flexibench.surrogates.base import NeuralSurrogate, check_xy, store_params
 
 _VAR_FLOOR = 1e-3  # in standardised target units: keeps the NLL finite
 
@@ -84,23 +84,22 @@ class NPNRegressor(NeuralSurrogate):
         lr: float = 3e-3,
         weight_decay: float = 0.0,
         warm_start: bool = True,
-        seed: int | np.random.Generator = 0,
+        seed: int | None = 0,
     ) -> None:
-        super().__init__(epochs, warm_epochs, lr, weight_decay, warm_start, seed)
-        self.hidden = tuple(hidden)
+        store_params(self, locals())
 
     def _build(self, inputs: int) -> nn.Module:
-        return NPNNet(inputs, self.hidden)
+        return NPNNet(inputs, tuple(self.hidden))
 
     def _loss(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        mu, sigma = self.net(X)
+        mu, sigma = self.net_(X)
         return gaussian_nll(mu, sigma, y)
 
     def forward_torch(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Differentiable (mu, sigma) in target units, for gradient-based optimisation of the input."""
         self._check_fitted()
-        mu, sigma = self.net(X)
-        return mu * self.scaler.scale + self.scaler.mean, sigma * self.scaler.scale
+        mu, sigma = self.net_(X)
+        return mu * self.scaler_.scale + self.scaler_.mean, sigma * self.scaler_.scale
 
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         Xt, _ = check_xy(X)

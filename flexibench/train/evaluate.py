@@ -11,7 +11,6 @@ note in ``splits``; they are never reported as run.
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import hashlib
 import json
 import math
@@ -20,6 +19,7 @@ import platform
 import random
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from flexibench.space import ModelCard, card_hash
 from flexibench.train.corpus import DATA_ENV
 from flexibench.train.glue import TaskData, carve, local_split_file, read_hub, read_local, take, task_spec
 from flexibench.train.metrics import glue_average, mlm_score
+from flexibench.train.outcome import Measured, record_of
 from flexibench.train.pretrain import Diverged, TrainingState, pretrain
 from flexibench.train.recipes import MLM_TASK, Recipe, TaskPlan, load_recipe
 from flexibench.train.tokenizer import get_tokenizer
@@ -107,14 +108,14 @@ def prepare_task(
 def library_versions() -> dict[str, str]:
     import tokenizers
 
-    import flexibench
+    from flexibench.version import __version__
 
     return {
         "python": platform.python_version(),
         "torch": torch.__version__,
         "numpy": np.__version__,
         "tokenizers": tokenizers.__version__,
-        "flexibench": flexibench.__version__,
+        "flexibench": __version__,
     }
 
 
@@ -144,7 +145,13 @@ def evaluate(
     save_dir: str | Path | None = None,
     state_dir: str | Path | None = None,
 ) -> ResultRecord:
-    """Pretrain and fine-tune ``card`` under ``recipe`` with ``seed``; always returns a record.
+    """Pretrain and fine-tune ``card`` under ``recipe`` with ``seed``.
+
+    Returns a record for every outcome of training: ``ok``, ``diverged`` or
+    ``failed`` (with the error). What is checked before training raises instead:
+    a malformed card (:class:`CardError`), an unknown recipe, a missing data folder
+    or tokenizer (:class:`DataError`); a sweep's worker turns those into ``failed``
+    records too (:func:`flexibench.train.runners.run_one`).
 
     ``transfer_from`` (a saved model folder or a model) starts from a neighbour's
     weights via :func:`flexibench.models.transfer_weights`; ``save_dir`` keeps the
@@ -153,7 +160,7 @@ def evaluate(
     evaluation continues from it (:class:`~flexibench.train.pretrain.TrainingState`); the
     file is removed once the record is made.
     """
-    from flexibench.models import FlexiBERTForMaskedLM, FlexiBERTForSequenceClassification
+    from flexibench.models import FlexiBERTForMaskedLM
 
     card = ModelCard.parse(card) if not isinstance(card, dict) else ModelCard.from_dict(card)
     recipe = load_recipe(recipe)
@@ -163,94 +170,106 @@ def evaluate(
     tokenizer = get_tokenizer(recipe.vocab_size, corpus_dir=corpus)
     vocab = tokenizer.get_vocab_size()
     device_name, machine = machine_description(dev)
-    base = dict(
-        card=card.to_dict(),
-        card_hash=card_hash(card),
-        fidelity=recipe.fidelity,
-        seed=int(seed),
-        device=device_name,
-        machine=machine,
-        recipe=recipe.to_dict(),
-        versions=library_versions(),
-    )
-    state: dict[str, Any] = {
-        "task_scores": {t: math.nan for t in recipe.runs},
-        "task_metrics": {},
-        "finetune_losses": {},
-        "splits": {},
-        "pretrain_time_s": 0.0,
-        "finetune_time_s": 0.0,
-        "tokens_seen": 0,
-        "pretrain_loss": math.nan,
-        "transfer_source": None,
-        "params": 0,
-    }
+    measured = Measured.for_tasks(recipe.runs)
     try:
         seed_everything(seed)
         max_len = max(recipe.pretrain.seq_len, recipe.finetune.max_seq_len)
         model = FlexiBERTForMaskedLM.from_card(card, vocab, seed=seed, dropout=recipe.pretrain.dropout, max_len=max_len)
-        state["params"] = sum(p.numel() for p in model.parameters())  # encoder + MLM head, as trained
+        measured.params = sum(p.numel() for p in model.parameters())  # encoder + MLM head, as trained
         if transfer_from is not None:
-            state["transfer_source"] = _transfer(transfer_from, model)
+            measured.transfer_source = _transfer(transfer_from, model)
         every = recipe.pretrain.heldout_every
         checkpoints = tuple(range(every, recipe.pretrain.steps, every)) if every > 0 else ()
-        resume = training_state(state_dir, base, state["transfer_source"]) if state_dir is not None else None
+        resume = None if state_dir is None else training_state(state_dir, card, recipe, seed, measured.transfer_source)
         result = pretrain(model, tokenizer, corpus, recipe.pretrain, seed, dev, checkpoints=checkpoints, state=resume)
-        state.update(pretrain_loss=result.loss, pretrain_time_s=result.time_s, tokens_seen=result.tokens_seen)
+        measured.pretrain_loss, measured.pretrain_time_s = result.loss, result.time_s
+        measured.tokens_seen = result.tokens_seen
         if result.heldout:
-            _record_mlm(state, result.heldout_curve, recipe.pretrain.steps, vocab)
+            _record_mlm(measured, result.heldout_curve, recipe.pretrain.steps, vocab)
         if save_dir is not None:
             from flexibench.models import save_model
 
             save_model(model, save_dir)
-        encoder = model.encoder.cpu()
+        tasks = _Tasks(recipe, root, model.encoder.cpu(), tokenizer, int(seed), dev)
         for task, plan in recipe.tasks.items():
-            _run_task(
-                task, plan, recipe, root, encoder, tokenizer, seed, dev, state, FlexiBERTForSequenceClassification
-            )
+            tasks.run(task, plan, measured)
         status, error = "ok", None
     except Diverged as exc:
         status, error = "diverged", str(exc)
     except Exception as exc:  # noqa: BLE001 - recorded, never raised: one card must not stop a sweep
         status, error = "failed", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}"
-    if state_dir is not None:
-        training_state(state_dir, base, state["transfer_source"]).clear()  # the record below replaces it
-    score = glue_average(state["task_scores"], list(recipe.scored)) if status == "ok" else math.nan
-    return ResultRecord(
-        **base,
+    if state_dir is not None:  # the record below replaces it
+        training_state(state_dir, card, recipe, seed, measured.transfer_source).clear()
+    score = glue_average(measured.task_scores, list(recipe.scored)) if status == "ok" else math.nan
+    return record_of(
+        card,
+        recipe.to_dict(),
+        seed,
         status=status,
         score=score,
-        task_scores=state["task_scores"],
-        task_metrics=state["task_metrics"],
-        pretrain_loss=state["pretrain_loss"],
-        finetune_losses=state["finetune_losses"],
-        pretrain_time_s=state["pretrain_time_s"],
-        finetune_time_s=state["finetune_time_s"],
-        tokens_seen=state["tokens_seen"],
-        params=int(state["params"]),
-        transfer_source=state["transfer_source"],
-        splits=state["splits"],
-        timestamp=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         error=error,
+        measured=measured,
+        device=device_name,
+        machine=machine,
+        versions=library_versions(),
     )
 
 
-def training_state(state_dir: str | Path, base: dict[str, Any], transfer_source: str | None) -> TrainingState:
+def training_state(
+    state_dir: str | Path, card: ModelCard, recipe: Recipe, seed: int, transfer_source: str | None
+) -> TrainingState:
     """The state file of one evaluation: named by card, fidelity and seed, fingerprinted by all it depends on."""
-    identity = {k: base[k] for k in ("card_hash", "fidelity", "seed", "recipe")}
-    fingerprint = hashlib.sha256(json.dumps({**identity, "transfer": transfer_source}, sort_keys=True).encode())
-    name = f"{base['fidelity']}-{base['card_hash'][:16]}-seed{base['seed']}.pt"
-    return TrainingState(Path(state_dir) / name, fingerprint.hexdigest())
+    digest = card_hash(card)
+    identity = {"card": digest, "recipe": recipe.to_dict(), "seed": int(seed), "transfer": transfer_source}
+    fingerprint = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+    return TrainingState(Path(state_dir) / f"{recipe.fidelity}-{digest[:16]}-seed{int(seed)}.pt", fingerprint)
 
 
-def _record_mlm(state: dict[str, Any], curve: dict[int, dict[str, float]], steps: int, vocab: int) -> None:
+def _record_mlm(measured: Measured, curve: dict[int, dict[str, float]], steps: int, vocab: int) -> None:
     """Held-out MLM as task ``MLM``: score from the final loss, every checkpoint kept as ``loss@k``."""
     final = curve[steps]
     metrics = {**final, "score": mlm_score(final["loss"], vocab)}
     metrics.update({f"loss@{k}": v["loss"] for k, v in sorted(curve.items())})
     metrics.update({f"accuracy@{k}": v["accuracy"] for k, v in sorted(curve.items())})
-    state["task_scores"][MLM_TASK] = metrics["score"]
-    state["task_metrics"][MLM_TASK] = metrics
+    measured.task(MLM_TASK, metrics["score"], metrics, None, {})
+
+
+@dataclass(frozen=True)
+class _Tasks:
+    """What fine-tuning every task of a recipe shares: the pretrained encoder, tokenizer, data, seed, device."""
+
+    recipe: Recipe
+    root: Path
+    encoder: torch.nn.Module
+    tokenizer: Any
+    seed: int
+    device: torch.device
+
+    def run(self, task: str, plan: TaskPlan, measured: Measured) -> None:
+        """Fine-tune one task into ``measured``; a task the data cannot support is noted as not run."""
+        from flexibench.models import FlexiBERTForSequenceClassification
+        from flexibench.train.finetune import finetune_task
+
+        try:
+            train, val, test, notes = prepare_task(self.root, task, plan, self.recipe)
+        except DataError as exc:
+            measured.splits[task] = {"status": "not run", "reason": str(exc)}
+            return
+        labels = task_spec(task).num_labels
+
+        def make_model() -> torch.nn.Module:
+            return FlexiBERTForSequenceClassification.from_encoder(copy.deepcopy(self.encoder), labels)
+
+        started = time.perf_counter()
+        try:
+            result = finetune_task(
+                make_model, self.tokenizer, task, train, val, test, self.recipe.finetune, self.seed, self.device
+            )
+        finally:
+            measured.finetune_time_s += time.perf_counter() - started
+        metrics = {**result.metrics, "val": result.val_score, "epochs": float(result.epochs)}
+        split = {**notes, "status": "run", "hparams": result.hparams, "trials": result.trials}
+        measured.task(task, result.score, metrics, result.loss, split)
 
 
 def _transfer(source: str | Path | torch.nn.Module, model: torch.nn.Module) -> str:
@@ -259,27 +278,3 @@ def _transfer(source: str | Path | torch.nn.Module, model: torch.nn.Module) -> s
     source_model = load_model(source) if isinstance(source, (str, Path)) else source
     transfer_weights(source_model, model)
     return card_hash(source_model.card)
-
-
-def _run_task(task, plan, recipe, root, encoder, tokenizer, seed, dev, state, classifier_cls) -> None:  # noqa: ANN001
-    from flexibench.train.finetune import finetune_task
-
-    try:
-        train, val, test, notes = prepare_task(root, task, plan, recipe)
-    except DataError as exc:
-        state["splits"][task] = {"status": "not run", "reason": str(exc)}
-        return
-    spec = task_spec(task)
-
-    def make_model() -> torch.nn.Module:
-        return classifier_cls.from_encoder(copy.deepcopy(encoder), spec.num_labels)
-
-    started = time.perf_counter()
-    try:
-        result = finetune_task(make_model, tokenizer, task, train, val, test, recipe.finetune, seed, dev)
-    finally:
-        state["finetune_time_s"] += time.perf_counter() - started
-    state["task_scores"][task] = result.score
-    state["task_metrics"][task] = {**result.metrics, "val": result.val_score, "epochs": float(result.epochs)}
-    state["finetune_losses"][task] = result.loss
-    state["splits"][task] = {**notes, "status": "run", "hparams": result.hparams, "trials": result.trials}

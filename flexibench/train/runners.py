@@ -17,10 +17,8 @@ folder waits on before it reads which keys are finished.
 from __future__ import annotations
 
 import ctypes
-import datetime as dt
 import fcntl
 import logging
-import math
 import os
 import signal
 import sys
@@ -128,24 +126,9 @@ def _watch_parent(parent: int, interval_s: float = 0.5) -> None:
 
 
 def _failed(job: Job, error: str) -> ResultRecord:
-    from flexibench.space import ModelCard, card_hash
+    from flexibench.train.outcome import record_of
 
-    try:
-        card = ModelCard.from_dict(job.card)
-        card_dict, digest = card.to_dict(), card_hash(card)
-    except Exception:  # noqa: BLE001 - even a malformed card gets a record naming it
-        card_dict, digest = dict(job.card), "invalid"
-    return ResultRecord(
-        card=card_dict,
-        card_hash=digest,
-        fidelity=str(job.recipe.get("name", "?")),
-        seed=int(job.seed),
-        status="failed",
-        score=math.nan,
-        recipe=dict(job.recipe),
-        timestamp=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        error=error,
-    )
+    return record_of(job.card, job.recipe, job.seed, error=error)
 
 
 def _gpu_count() -> int:

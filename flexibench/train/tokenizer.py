@@ -15,6 +15,7 @@ from pathlib import Path
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
 from flexibench.errors import DataError
+from flexibench.resources import data_file
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 PAD, UNK, CLS, SEP, MASK = SPECIAL_TOKENS
@@ -43,9 +44,13 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 8192, min_frequency:
 
 
 def tokenizer_file(vocab_size: int, directory: str | Path | None = None) -> Path:
-    """Where the tokenizer of ``vocab_size`` lives: ``directory``, $FLEXIBENCH_TOKENIZER_DIR or ``data/tokenizer``."""
+    """Where the tokenizer of ``vocab_size`` lives.
+
+    ``directory``, else $FLEXIBENCH_TOKENIZER_DIR, else ``data/tokenizer`` (of the checkout, or the copy
+    the wheel installed).
+    """
     if directory is None:
-        directory = os.environ.get(TOKENIZER_ENV) or Path(__file__).resolve().parents[2] / "data" / "tokenizer"
+        directory = os.environ.get(TOKENIZER_ENV) or data_file("tokenizer")
     return Path(directory) / f"wordpiece-{vocab_size}.json"
 
 

@@ -1,0 +1,86 @@
+"""What an evaluation has measured so far, and the one builder of its :class:`ResultRecord`.
+
+:func:`flexibench.train.evaluate.evaluate` fills a :class:`Measured` as training
+goes (pretraining, then one task at a time) and turns it into a record whatever
+the status; a sweep's worker that could not even start an evaluation (a malformed
+card, a missing data folder) builds its ``failed`` record with :func:`record_of`
+too, from the job's raw card and recipe. Torch-free: the sweep's parent process
+builds records without importing the model code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from flexibench.bench.record import ResultRecord
+from flexibench.space import ModelCard, card_hash
+
+
+@dataclass
+class Measured:
+    """Everything an evaluation measured; tasks not (yet) run keep a NaN score."""
+
+    task_scores: dict[str, float] = field(default_factory=dict)
+    task_metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    finetune_losses: dict[str, float] = field(default_factory=dict)
+    splits: dict[str, Any] = field(default_factory=dict)
+    pretrain_loss: float = math.nan
+    pretrain_time_s: float = 0.0
+    finetune_time_s: float = 0.0
+    tokens_seen: int = 0
+    params: int = 0
+    transfer_source: str | None = None
+
+    @classmethod
+    def for_tasks(cls, tasks: tuple[str, ...]) -> Measured:
+        return cls(task_scores={task: math.nan for task in tasks})
+
+    def task(self, name: str, score: float, metrics: dict[str, float], loss: float | None, split: dict) -> None:
+        """One task's result (``loss`` None for tasks without a fine-tuning loss, e.g. held-out MLM)."""
+        self.task_scores[name] = score
+        self.task_metrics[name] = metrics
+        if loss is not None:
+            self.finetune_losses[name] = loss
+        if split:
+            self.splits[name] = split
+
+
+def record_of(
+    card: ModelCard | dict[str, Any],
+    recipe: dict[str, Any],
+    seed: int,
+    *,
+    status: str = "failed",
+    score: float = math.nan,
+    error: str | None = None,
+    measured: Measured | None = None,
+    **provenance: Any,
+) -> ResultRecord:
+    """The record of one evaluation; by default a ``failed`` one with nothing measured.
+
+    ``card`` may be a raw dict that is not a valid card: the record then keeps it
+    as given with card hash ``"invalid"``, so even a malformed job leaves a trace.
+    ``provenance`` are further :class:`ResultRecord` fields (device, machine, versions).
+    """
+    try:
+        parsed = card if isinstance(card, ModelCard) else ModelCard.from_dict(card)
+        card_dict, digest = parsed.to_dict(), card_hash(parsed)
+    except Exception:  # noqa: BLE001 - even a malformed card gets a record naming it
+        card_dict, digest = dict(card), "invalid"
+    fields = asdict(measured) if measured is not None else {}
+    return ResultRecord(
+        card=card_dict,
+        card_hash=digest,
+        fidelity=str(recipe.get("name", "?")),
+        seed=int(seed),
+        status=status,
+        score=score if status == "ok" else math.nan,
+        recipe=dict(recipe),
+        timestamp=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        error=error,
+        **fields,
+        **provenance,
+    )

@@ -1,0 +1,60 @@
+"""Import direction: the shared types import neither torch nor a higher layer; nothing imports the package root."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = sorted((ROOT / "flexibench").rglob("*.py")) + sorted((ROOT / "baselines").rglob("*.py"))
+HIGHER = ("flexibench.bench", "flexibench.library", "flexibench.models", "flexibench.search", "flexibench.train")
+
+
+@pytest.mark.parametrize("module", ["flexibench.errors", "flexibench.space", "flexibench.version"])
+def test_shared_types_import_neither_torch_nor_a_higher_layer(module: str) -> None:
+    code = f"import sys, {module}; print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('flexibench')))"
+    loaded = set(eval(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout))
+    assert "torch" not in loaded
+    assert not [m for m in loaded if m.startswith(HIGHER)], loaded
+
+
+def _imports(path: Path) -> list[tuple[str, list[str]]]:
+    tree = ast.parse(path.read_text())
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append((node.module, [alias.name for alias in node.names]))
+        elif isinstance(node, ast.Import):
+            found.extend((alias.name, []) for alias in node.names)
+    return found
+
+
+def test_nothing_imports_the_package_root() -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)}: {module} {names}"
+        for path in SOURCES
+        if path != ROOT / "flexibench" / "__init__.py"
+        for module, names in _imports(path)
+        if module == "flexibench"
+    ]
+    assert offenders == []
+
+
+def test_nothing_is_loaded_from_an_import_string_in_search() -> None:
+    for path in sorted((ROOT / "flexibench" / "search").rglob("*.py")) + sorted((ROOT / "baselines").rglob("*.py")):
+        assert "import_module" not in path.read_text(), path
+
+
+def test_baselines_install_inside_the_project_namespace() -> None:
+    import flexibench.baselines
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    assert Path(flexibench.baselines.__file__).parent == ROOT / "baselines"
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert all(name == "flexibench" or name.startswith("flexibench.") for name in setuptools["packages"])
+    assert setuptools["package-dir"]["flexibench.baselines"] == "baselines"

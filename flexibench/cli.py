@@ -73,7 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = args.handler(args)
     except FlexiBenchError as exc:
-        print(f"flexibench: error: {exc}", file=sys.stderr)
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(exc))  # one line, whatever was typed
+        print(f"flexibench: error: {text}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `flexibench space enumerate | head`
         sys.stderr.close()

@@ -72,3 +72,27 @@ def test_pack_then_verify(tmp_path, table, monkeypatch, capsys):
     out.write_bytes(out.read_bytes()[:1000])
     assert main(["verify", str(out)]) == 1
     assert "unreadable" in capsys.readouterr().err
+
+
+def test_pack_out_writes_only_a_new_path_or_a_table(tmp_path, table, monkeypatch, capsys):
+    _, library = table
+    shards = tmp_path / "shards"
+    shard = write_shard(shards / "shard-vm.jsonl", fixture_records(library)[:10])
+    other = tmp_path / "notes.txt"
+    other.write_text("mine")
+    monkeypatch.setattr("flexibench.library.load_or_build_library", lambda level=1, **kw: library, raising=False)
+    journal = shard.read_bytes()
+    for out, why in [
+        (shard, "is one of the inputs"),  # would replace the journal with an HDF5 file
+        (shards, "is one of the inputs"),
+        (shards / "table.jsonl", ".jsonl name is for journal shards"),
+        (other, "is not a FlexiBench table"),
+        (tmp_path, "is a directory"),
+    ]:
+        assert main(["pack", str(shards), "--out", str(out), "--no-surrogate"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and why in err[0], err
+    assert shard.read_bytes() == journal and other.read_text() == "mine"
+    new = tmp_path / "table.h5"
+    assert main(["pack", str(shards), "--out", str(new), "--no-surrogate"]) == 0
+    assert main(["pack", str(shards), "--out", str(new), "--no-surrogate"]) == 0  # an existing table is replaced

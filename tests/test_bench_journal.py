@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing
 
@@ -69,16 +70,31 @@ def test_corrupt_middle_line_is_a_data_error(tmp_path):
         list(read_shard(shard))
 
 
-def test_duplicates_keep_the_first_and_warn(tmp_path):
+def test_identical_duplicates_are_dropped_with_a_count(tmp_path):
     first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     with JournalWriter(first) as writer:
         writer.append(synthetic_record(CARD, 0))
     with JournalWriter(second) as writer:
-        writer.append(synthetic_record(CARD, 0, status="failed"))
+        writer.append(synthetic_record(CARD, 0))
         writer.append(synthetic_record(CARD, 1))
-    with pytest.warns(JournalWarning, match="duplicate"):
+        writer.append(synthetic_record(CARD, 1))
+    with pytest.warns(JournalWarning, match="dropped 2 identical duplicate"):
         records = read_shards([tmp_path])
-    assert sorted((r.seed, r.status) for r in records) == [(0, "ok"), (1, "ok")]
+    assert sorted(r.seed for r in records) == [0, 1]
+
+
+def test_conflicting_duplicates_name_both_lines(tmp_path):
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    with JournalWriter(first) as writer:
+        writer.append(synthetic_record(CARD, 1))
+        writer.append(synthetic_record(CARD, 0))
+    changed = dataclasses.replace(synthetic_record(CARD, 0), score=99.0)  # a copy with a different score, read first
+    with JournalWriter(second) as writer:
+        writer.append(changed)
+    with pytest.raises(DataError, match=r"a\.jsonl, line 2 and .*b\.jsonl, line 1 differ in \['score'\]"):
+        read_shards([first, second])
+    with pytest.raises(DataError, match="conflicting"):
+        read_shards([second, first])  # whichever comes first in file order
 
 
 @pytest.mark.parametrize("shared", [True, False], ids=["one-shard", "separate-shards"])

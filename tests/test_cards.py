@@ -32,7 +32,7 @@ def test_aliases_and_case_are_canonicalised() -> None:
     messy = {
         "L": 2,
         "o": ["sa", "self-attention"],
-        "h": [128, 128.0],
+        "h": [128, 128],
         "n": [2, 2],
         "f": [512, [512]],
         "p": ["sdp", "SDP"],
@@ -42,6 +42,41 @@ def test_aliases_and_case_are_canonicalised() -> None:
         {"l": 2, "o": ["c", "l"], "h": [128, 128], "n": [2, 2], "f": [[512], [512]], "p": ["9", "dct"]}
     )
     assert conv.o == ("DSC", "LT") and conv.p == (9, "DCT")
+    assert ModelCard.from_dict({**conv.to_dict(), "p": ["k9", "Dct"]}) == conv
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"h": [128, 128.0]}, "h[1]"),  # a float is not an integer, even when it is whole
+        ({"n": [2, True]}, "n[1]"),
+        ({" l ": 2}, "card"),  # a key with spaces around it
+        ({"P": ["SDP", "SDP"]}, "p"),  # p and P: the same key twice
+        ({"p": ["\u017fdp", "SDP"]}, "p[0]"),  # long s upper-cases to S outside ASCII
+        ({"o": ["DSC", "DSC"], "p": ["\u0665", 9]}, "p[0]"),  # Arabic-Indic five
+        ({"o": ["DSC", "DSC"], "p": ["\u00b2", 9]}, "p[0]"),  # superscript two: isdigit() but not int()
+        ({"o": ["SA ", "SA"]}, "o[0]"),
+    ],
+)
+def test_ambiguous_cards_are_refused(change, field) -> None:
+    with pytest.raises(CardError) as info:
+        ModelCard.from_dict({**ModelCard.named("bert-tiny").to_dict(), **change})
+    assert info.value.field == field and "allowed" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"l": 1' + "0" * 5000 + "}",  # int() refuses over 4,300 digits with ValueError
+        "[" * 1000 + "]" * 1000,  # json.loads recurses once per level
+        '{"l": 2, "l": 2, "o": [], "h": [], "n": [], "f": [], "p": []}',
+        '{"l": Infinity}',
+        "x" * 200_000,
+    ],
+)
+def test_hostile_json_is_a_card_error_before_the_parser(text) -> None:
+    with pytest.raises(CardError):
+        ModelCard.parse(text)
 
 
 def test_bert_tiny_graph_matches_figure_2() -> None:

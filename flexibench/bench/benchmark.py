@@ -35,7 +35,7 @@ from flexibench.bench.predicted import PredictedFidelity
 from flexibench.bench.record import STATUSES
 from flexibench.bench.result import FrozenScores, LearningCurve, QueryError, QueryResult
 from flexibench.bench.store import TableFile
-from flexibench.errors import CardError
+from flexibench.errors import CardError, shorten
 from flexibench.resources import data_file
 from flexibench.space import DesignSpace, ModelCard
 
@@ -675,6 +675,9 @@ class Benchmark:
     # ------------------------------------------------------------------ internals
     def _fidelity(self, name: str | None) -> MeasuredFidelity:
         """The measured layer of a fidelity (read on first use)."""
+        if name is not None and not isinstance(name, str):
+            allowed = f"None or one of {list(self.fidelities)}"
+            raise QueryError(f"fidelity: {shorten(name)} is not allowed; allowed: {allowed}")
         key = name or self.default_fidelity
         meas = self._measured.get(key)
         if meas is None:

@@ -2,15 +2,20 @@
 
 Workers never edit the packed table; they append here and ``pack`` merges later.
 Each line is ``{"crc": <crc32 of rec>, "rec": <record JSON>}`` so a bit flip inside
-a line is detected rather than read as a wrong number. A crash can leave at most a
-torn last line: readers skip it with a warning, and a writer re-opening the shard
-moves the torn tail to ``<shard>.torn`` before appending, so the next record starts
-on a fresh line and no finished record is lost. Appends take an exclusive
-``flock`` and go out in one ``write`` call, so several processes may share a shard.
+a line is detected rather than read as a wrong number, and every record read must
+pass the record schema (:mod:`flexibench.bench.record_schema`), so a line whose
+checksum holds but whose values make no sense is refused with its file and line.
+A crash can leave at most a torn last line: readers skip it with a warning, and a
+writer moves a torn tail to ``<shard>.torn`` before each append, so the next record
+starts on a fresh line and no finished record is lost. Appends take an exclusive
+``flock``, check that every byte was written (a short write, e.g. a full disk,
+raises :class:`~flexibench.errors.DataError` and is cut off again) and fsync, so
+several processes may share a shard.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -20,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from flexibench.bench.record import ResultRecord
+from flexibench.bench.record_schema import check_record, storable
 from flexibench.errors import DataError
 
 
@@ -28,7 +34,7 @@ class JournalWarning(UserWarning):
 
 
 def _encode(record: ResultRecord) -> bytes:
-    payload = record.to_json()
+    payload = storable(record).to_json()
     crc = zlib.crc32(payload.encode())
     return f'{{"crc":{crc},"rec":{payload}}}\n'.encode()
 
@@ -39,16 +45,33 @@ class JournalWriter:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         with self._locked():
             self._repair_torn_tail()
 
     def append(self, record: ResultRecord) -> None:
-        """Write one record and fsync before returning: once this returns, the record survives a crash."""
+        """Write one record and fsync before returning: once this returns, the record survives a crash.
+
+        The record is stored as :func:`~flexibench.bench.record_schema.storable` makes it
+        (non-finite numbers as null); one that breaks the schema raises ``RecordError`` and
+        nothing is written. If the write cannot complete (disk full, file-size limit, I/O
+        error), whatever part of the line reached the file is cut off again and
+        :class:`DataError` is raised; the next append starts on a fresh line either way.
+        """
         data = _encode(record)
         with self._locked():
-            os.write(self._fd, data)
-            os.fsync(self._fd)
+            self._repair_torn_tail()  # a writer that died (or failed) mid-line left a partial last line
+            start = os.fstat(self._fd).st_size
+            try:
+                _write_all(self._fd, data)
+                os.fsync(self._fd)
+            except OSError as exc:
+                try:
+                    os.ftruncate(self._fd, start)
+                    state = "the partial line was removed"
+                except OSError:
+                    state = "a partial line is left; the next append moves it aside"
+                raise DataError(f"{self.path}: record not written ({exc.strerror or exc}); {state}") from None
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -74,18 +97,17 @@ class JournalWriter:
         return _Lock()
 
     def _repair_torn_tail(self) -> None:
-        size = self.path.stat().st_size
-        if size == 0:
+        """Move a last line without its newline aside (called with the lock held)."""
+        size = os.fstat(self._fd).st_size
+        if size == 0 or os.pread(self._fd, 1, size - 1) == b"\n":
             return
         with open(self.path, "rb") as handle:
-            data = handle.read()
-        if data.endswith(b"\n"):
-            return
+            data = handle.read(size)
         cut = data.rfind(b"\n") + 1
         torn = data[cut:]
         with open(self.path.with_name(self.path.name + ".torn"), "ab") as aside:
             aside.write(torn + b"\n")
-        os.truncate(self.path, cut)
+        os.ftruncate(self._fd, cut)
         warnings.warn(
             f"{self.path}: moved a torn last line ({len(torn)} bytes) to {self.path.name}.torn before appending",
             JournalWarning,
@@ -93,13 +115,29 @@ class JournalWriter:
         )
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.ENOSPC, "no progress writing the record")
+        view = view[written:]
+
+
 def read_shard(path: str | Path) -> Iterator[ResultRecord]:
     """Yield the records of one shard in order.
 
     A torn last line (no newline: the writer crashed mid-write) is skipped with a
-    :class:`JournalWarning`. Any other bad line (bad JSON, checksum mismatch, missing
-    fields) raises :class:`DataError` naming the file and line: never a wrong number.
+    :class:`JournalWarning`. Any other bad line (bad JSON, checksum mismatch, a record
+    that breaks the record schema) raises :class:`DataError` naming the file and line:
+    never a wrong number.
     """
+    for _, _, record in _read_lines(path):
+        yield record
+
+
+def _read_lines(path: str | Path) -> Iterator[tuple[int, str, ResultRecord]]:
+    """``(line number, canonical record JSON, record)`` for every record of one shard."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -116,38 +154,54 @@ def read_shard(path: str | Path) -> Iterator[ResultRecord]:
             payload = json.dumps(entry["rec"], sort_keys=True, separators=(",", ":"), allow_nan=False)
             if zlib.crc32(payload.encode()) != entry["crc"]:
                 raise ValueError("checksum mismatch")
-            record = ResultRecord.from_dict(entry["rec"])
-        except (ValueError, KeyError, TypeError, DataError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
             if torn:
                 warnings.warn(f"{path}: skipping a torn last line ({len(line)} bytes)", JournalWarning, stacklevel=2)
                 return
             raise DataError(f"{path}, line {number}: corrupt record ({exc})") from None
+        try:
+            record = ResultRecord.from_dict(check_record(entry["rec"]))
+        except DataError as exc:
+            raise DataError(f"{path}, line {number}: record refused by the schema ({exc})") from None
         if torn:
             warnings.warn(
                 f"{path}: last record has no newline (kept: its checksum is valid)", JournalWarning, stacklevel=2
             )
-        yield record
+        yield number, payload, record
 
 
 def read_shards(paths: Iterable[str | Path]) -> list[ResultRecord]:
     """All records of several shards (files or folders of ``*.jsonl``), one per key.
 
-    A repeated key keeps the first record seen and warns: a resumed sweep never
-    needs to write a key twice, so a duplicate points at a mistake worth seeing.
+    A key written twice with identical content (a shard copied into two folders) is
+    kept once and counted in a warning. A key written twice with different content
+    (two runs of one evaluation) is a :class:`DataError` naming both lines: which
+    one is right is not for file order to decide.
     """
-    seen: dict[tuple[str, str, int], ResultRecord] = {}
+    seen: dict[tuple[str, str, int], tuple[ResultRecord, str, str]] = {}
     duplicates = 0
     for path in expand_shard_paths(paths):
-        for record in read_shard(path):
-            if record.key in seen:
-                duplicates += 1
+        for number, payload, record in _read_lines(path):
+            where = f"{path}, line {number}"
+            first = seen.get(record.key)
+            if first is None:
+                seen[record.key] = (record, payload, where)
                 continue
-            seen[record.key] = record
+            if payload != first[1]:
+                a, b = json.loads(first[1]), json.loads(payload)
+                differ = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+                raise DataError(
+                    f"conflicting records for card {record.card_hash[:12]}, fidelity {record.fidelity!r}, seed "
+                    f"{record.seed}: {first[2]} and {where} differ in {differ}; keep one of them"
+                )
+            duplicates += 1
     if duplicates:
         warnings.warn(
-            f"ignored {duplicates} duplicate record(s) (same card, fidelity and seed)", JournalWarning, stacklevel=2
+            f"dropped {duplicates} identical duplicate record(s) (same card, fidelity, seed and content)",
+            JournalWarning,
+            stacklevel=2,
         )
-    return list(seen.values())
+    return [record for record, _, _ in seen.values()]
 
 
 def expand_shard_paths(paths: Iterable[str | Path]) -> list[Path]:

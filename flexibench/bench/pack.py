@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
+import os
 import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -87,12 +88,15 @@ def pack(
     ``vocab_size`` (for parameter counts) defaults to the recipes' ``vocab_size`` or
     the paper's 50,265. Returns a :class:`PackReport`; raises :class:`DataError` on
     inconsistent input (a record whose hash does not match its card, a card outside
-    the design space) and leaves ``out`` untouched.
+    the design space) and leaves ``out`` untouched. ``out`` must be a new path or an
+    existing FlexiBench table, and not one of the inputs (:func:`check_out_path`).
     """
     from flexibench.version import __version__
 
     space = space or DesignSpace.default()
+    shards = list(shards)
     shard_paths = expand_shard_paths(shards)
+    check_out_path(out, shards, shard_paths)
     records = read_shards(shard_paths)
     if library is None:
         from flexibench.library import load_or_build_library
@@ -149,6 +153,45 @@ def pack(
         write_file(tmp, meta, datasets, group_attrs)
         verify(tmp, check_hashes=False).raise_for_problems()
     return report
+
+
+def check_out_path(out: str | Path, inputs: Iterable[str | Path], shard_paths: Iterable[Path]) -> None:
+    """Refuse an ``out`` that pack would destroy: anything but a new path or an existing FlexiBench table.
+
+    ``out`` may not be an input (a shard or a folder of shards) nor end in ``.jsonl`` (a
+    later pack of its folder would read the table as a shard).
+    """
+    target = Path(out)
+    resolved = target.resolve()
+    for item in [*inputs, *shard_paths]:
+        if resolved == Path(item).resolve():
+            raise DataError(f"--out {target}: is one of the inputs ({item}); pick another path")
+    if target.suffix == ".jsonl":
+        raise DataError(f"--out {target}: a .jsonl name is for journal shards; give the table another name (.h5)")
+    if not os.path.lexists(target):
+        return
+    if target.is_dir():
+        raise DataError(f"--out {target}: is a directory; give a file path such as {target / 'flexibench.h5'}")
+    if not target.is_file():
+        raise DataError(f"--out {target}: exists and is not a regular file; pack writes only a new path or a table")
+    if not _is_table(target):
+        raise DataError(
+            f"--out {target}: exists and is not a FlexiBench table; pack replaces only an earlier table "
+            "(remove the file yourself if you mean to replace it)"
+        )
+
+
+def _is_table(path: Path) -> bool:
+    """An HDF5 file with the table's /meta group and a format version (its contents may be stale or damaged)."""
+    import h5py
+
+    try:
+        if not h5py.is_hdf5(path):
+            return False
+        with h5py.File(path, "r") as handle:
+            return schema.META in handle and "format_version" in handle[schema.META].attrs
+    except (OSError, ValueError):
+        return False
 
 
 # ---------------------------------------------------------------------------- cards and rows

@@ -67,7 +67,7 @@ class ResultRecord:
         return asdict(self)
 
     def to_json(self) -> str:
-        """Canonical JSON (sorted keys; NaN written as null so any JSON reader accepts it)."""
+        """Canonical JSON (sorted keys; NaN and +-inf written as null so any JSON reader accepts it)."""
         return json.dumps(_nan_to_none(self.to_dict()), sort_keys=True, separators=(",", ":"), allow_nan=False)
 
     @classmethod
@@ -86,7 +86,7 @@ class ResultRecord:
 
 
 def _nan_to_none(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
         return {k: _nan_to_none(v) for k, v in value.items()}

@@ -24,7 +24,7 @@ import h5py
 import numpy as np
 
 from flexibench.bench import schema
-from flexibench.errors import DataError
+from flexibench.errors import DataError, file_problem
 
 # Errors h5py raises on a damaged file (truncated, bad superblock, bad B-tree, bad heap).
 _H5_ERRORS = (OSError, KeyError, ValueError, RuntimeError, TypeError, UnicodeDecodeError, IndexError)
@@ -134,8 +134,11 @@ class TableFile:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        if not self.path.is_file():
+        problem = file_problem(self.path)
+        if problem == "does not exist":
             raise DataError(f"table {self.path} does not exist (pack one with `flexibench pack SHARDS... --out FILE`)")
+        if problem:
+            raise DataError(f"table {self.path} {problem}; give the path of a packed table file")
         try:
             self._h5 = h5py.File(self.path, "r")
             groups: dict[str, dict[str, Any]] = {schema.META: dict(self._h5[schema.META].attrs)}
@@ -148,12 +151,14 @@ class TableFile:
             }
             self.meta: dict[str, Any] = self._attrs[schema.META]
             self.checksums: dict[str, str] = json.loads(self.meta["checksums"])
-            version = int(self.meta["format_version"])
+            version = self.meta["format_version"]
             stored_digest = self.meta["attrs_checksum"]
         except (KeyError, ValueError, TypeError) as exc:
             raise DataError(f"table {self.path}: /meta is damaged ({exc})") from None
         if attrs_checksum(self._attrs) != stored_digest:
             raise DataError(f"table {self.path}: attributes fail their SHA-256 checksum (file corrupted)")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise DataError(f"table {self.path}: format version {version!r} is not a version (an integer >= 1)")
         if version > schema.FORMAT_VERSION:
             raise DataError(
                 f"table {self.path} has format version {version}; this flexibench reads up to "

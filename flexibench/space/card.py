@@ -11,6 +11,8 @@ checked by :meth:`flexibench.space.DesignSpace.validate`.
 from __future__ import annotations
 
 import json
+import numbers
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,32 +34,35 @@ _OP_ALIASES = {
     "convolution": "DSC",
 }
 FIELDS = ("l", "o", "h", "n", "f", "p")
+MAX_JSON_CHARS = 100_000  # card JSON longer than this is refused before parsing
+MAX_JSON_DEPTH = 4  # {"f": [[512]]} is depth 3; deeper nesting is refused before parsing
+MAX_INT_DIGITS = 9  # every card integer (layers, sizes, heads, kernels) fits in 9 ASCII digits
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}")  # an operation or parameter name: ASCII, no spaces
+_KERNEL = re.compile(rf"[kK]?[1-9][0-9]{{0,{MAX_INT_DIGITS - 1}}}")
 
 
 def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def canonical_operation(value: Any, where: str) -> str:
-    """Resolve an operation name or alias (``sa``, ``l``, ``c`` ...) to SA, LT or DSC."""
-    if isinstance(value, str) and value.strip().lower() in _OP_ALIASES:
-        return _OP_ALIASES[value.strip().lower()]
-    raise CardError(where, value, list(OPERATIONS))
+    """Resolve an operation name or alias (``sa``, ``l``, ``c`` ...) to SA, LT or DSC (ASCII, any case)."""
+    if isinstance(value, str) and value.isascii() and value.lower() in _OP_ALIASES:
+        return _OP_ALIASES[value.lower()]
+    raise CardError(where, value, f"{list(OPERATIONS)} or an alias of one (any case): {sorted(_OP_ALIASES)}")
 
 
 def canonical_parameter(op: str, value: Any, where: str) -> str | int:
-    """Operation parameter: upper-case name for SA/LT, integer kernel size for DSC."""
+    """Operation parameter: upper-case name for SA/LT, integer kernel size for DSC (``9``, ``"9"``, ``"k9"``)."""
     if op == "DSC":
-        if _is_int(value):
-            return value
-        if isinstance(value, str):
-            text = value.strip().lower().removeprefix("k")
-            if text.isdigit():
-                return int(text)
-        raise CardError(where, value, "an integer kernel size, e.g. 5 or 9")
-    if isinstance(value, str) and value.strip():
-        return value.strip().upper()
-    raise CardError(where, value, "a name such as SDP, WMA, DFT or DCT")
+        if _is_int(value) and 0 < value < 10**MAX_INT_DIGITS:
+            return int(value)
+        if isinstance(value, str) and value.isascii() and _KERNEL.fullmatch(value):
+            return int(value.lstrip("kK"))
+        raise CardError(where, value, "a positive integer kernel size: 5, 9, '5' or 'k5' (ASCII digits)")
+    if isinstance(value, str) and value.isascii() and _NAME.fullmatch(value):
+        return value.upper()
+    raise CardError(where, value, "a name of ASCII letters (any case), such as SDP, WMA, DFT or DCT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,16 +90,18 @@ class ModelCard:
         """
         if not isinstance(data, Mapping):
             raise CardError("card", data, "a JSON object with keys l, o, h, n, f, p")
-        lowered = {str(k).strip().lower(): v for k, v in data.items()}
+        lowered: dict[str, Any] = {}
+        for key, value in data.items():
+            name = key.lower() if isinstance(key, str) and key.isascii() else None
+            if name not in FIELDS:
+                raise CardError("card", repr(key), f"exactly the keys {list(FIELDS)} (any case, no spaces)")
+            if name in lowered:
+                raise CardError(name, repr(key), f"each of {list(FIELDS)} once (here it is given twice, in any case)")
+            lowered[name] = value
         missing = [k for k in FIELDS if k not in lowered]
         if missing:
             raise CardError(missing[0], "<missing>", "a value for every key of l, o, h, n, f, p")
-        extra = sorted(set(lowered) - set(FIELDS))
-        if extra:
-            raise CardError(extra[0], data[extra[0]] if extra[0] in data else "?", list(FIELDS))
-        layers = lowered["l"]
-        if not _is_int(layers) or layers < 1:
-            raise CardError("l", layers, "a positive integer number of layers")
+        layers = _positive_int(lowered["l"], "l")
         lists = {}
         for key in "ohnfp":
             value = lowered[key]
@@ -118,12 +125,23 @@ class ModelCard:
 
     @classmethod
     def from_json(cls, text: str) -> ModelCard:
-        """Parse a card from JSON text (a clear :class:`CardError` if it is not JSON)."""
+        """Parse a card from JSON text (a clear :class:`CardError` if it is not JSON).
+
+        Text longer than :data:`MAX_JSON_CHARS`, nested deeper than :data:`MAX_JSON_DEPTH`,
+        with a key given twice, integers over :data:`MAX_INT_DIGITS` digits or non-finite
+        numbers is refused before (or while) the JSON parser reads it.
+        """
+        if not isinstance(text, str):
+            raise CardError("card", text, "card JSON text")
+        if len(text) > MAX_JSON_CHARS:
+            raise CardError("card", text, f"card JSON of at most {MAX_JSON_CHARS:,} characters")
+        depth = _json_depth(text)
+        if depth > MAX_JSON_DEPTH:
+            raise CardError("card", text, f"card JSON nested at most {MAX_JSON_DEPTH} deep (this is {depth})")
         try:
-            data = json.loads(text)
-        except (json.JSONDecodeError, TypeError) as exc:
-            shown = text if len(str(text)) <= 60 else str(text)[:57] + "..."
-            raise CardError("card", shown, f"valid JSON ({exc.msg if hasattr(exc, 'msg') else exc})") from None
+            data = json.loads(text, object_pairs_hook=_unique_keys, parse_int=_json_int, parse_constant=_json_constant)
+        except json.JSONDecodeError as exc:
+            raise CardError("card", text, f"valid JSON ({exc.msg} at character {exc.pos})") from None
         return cls.from_dict(data)
 
     @classmethod
@@ -131,8 +149,8 @@ class ModelCard:
         """A card from the paper by kebab-case name, e.g. ``bert-tiny`` or ``flexibert-mini``."""
         from flexibench.space.named import NAMED_CARDS
 
-        key = name.strip().lower().replace("_", "-").replace("/", "-")
-        if key not in NAMED_CARDS:
+        key = name.strip().lower().replace("_", "-").replace("/", "-") if isinstance(name, str) else None
+        if key not in NAMED_CARDS or not key.isascii():
             raise CardError("name", name, sorted(NAMED_CARDS))
         return cls.from_dict(NAMED_CARDS[key])
 
@@ -146,7 +164,7 @@ class ModelCard:
         if not isinstance(text, str):
             raise CardError("card", text, "a card name, card JSON or a mapping")
         stripped = text.strip()
-        if stripped.startswith("{") or not stripped:
+        if stripped.startswith(("{", "[")) or not stripped:
             return cls.from_json(stripped)
         return cls.named(stripped)
 
@@ -214,8 +232,48 @@ def biased_overlap(card_a: ModelCard, card_b: ModelCard) -> int:
 
 
 def _positive_int(value: Any, where: str) -> int:
-    if _is_int(value) and value > 0:
-        return value
-    if isinstance(value, float) and value.is_integer() and value > 0:
+    """An integer > 0 (``128``, not ``128.0``, ``"128"`` or ``True``)."""
+    if _is_int(value) and 0 < value < 10**MAX_INT_DIGITS:
         return int(value)
-    raise CardError(where, value, "a positive integer")
+    raise CardError(where, value, f"a positive integer (JSON integer, not a float or string) below 10^{MAX_INT_DIGITS}")
+
+
+def _json_depth(text: str) -> int:
+    """Deepest nesting of ``[`` / ``{`` outside strings, found without parsing (so without recursion)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise CardError(key, value, "each key once (this JSON gives it twice)")
+        out[key] = value
+    return out
+
+
+def _json_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise CardError("card", text, f"integers of at most {MAX_INT_DIGITS} digits")
+    return int(text)
+
+
+def _json_constant(text: str) -> Any:
+    raise CardError("card", text, "finite numbers (NaN and Infinity are not JSON)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from flexibench.space.card import ModelCard
 from flexibench.space.design_space import DesignSpace
@@ -17,7 +18,8 @@ def add_space_option(parser: argparse.ArgumentParser) -> None:
 
 
 def space_from_args(args: argparse.Namespace) -> DesignSpace:
-    return DesignSpace.from_yaml(args.space) if getattr(args, "space", None) else DesignSpace.default()
+    """``--space`` is always a file path (never YAML text), so a mistyped name is reported as missing."""
+    return DesignSpace.from_yaml(Path(args.space)) if getattr(args, "space", None) else DesignSpace.default()
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

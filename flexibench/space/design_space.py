@@ -11,6 +11,7 @@ every card has an index (mixed radix), which the table and the search use.
 from __future__ import annotations
 
 import itertools
+import os
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -21,10 +22,11 @@ from typing import Any
 
 import yaml
 
-from flexibench.errors import CardError
+from flexibench.errors import CardError, DataError, file_problem
 from flexibench.space.card import OPERATIONS, ModelCard, canonical_operation, canonical_parameter
 
 LEVELS = (1, 2, 3)
+_SPACE_KEYS = ("layers", "operations", "heads", "hidden", "ff_widths", "ff_depths")
 LayerChoice = tuple[str, int, int, tuple[int, ...], "str | int"]
 
 
@@ -68,18 +70,28 @@ class DesignSpace:
                 yaml_text=yaml_text,
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise CardError(
-                "design space", exc, "keys layers, operations, heads, hidden, ff_widths, ff_depths"
-            ) from None
+            raise CardError("design space", exc, "keys " + ", ".join(_SPACE_KEYS)) from None
         return space
 
     @classmethod
     def from_yaml(cls, path_or_text: str | Path) -> DesignSpace:
-        """Load a space from a YAML file path or YAML text."""
+        """Load a space from a YAML file path or YAML text.
+
+        A :class:`~pathlib.Path`, or one line of text that names an existing path or ends in
+        ``.yaml``/``.yml``, is a file: it must be a readable regular file (a :class:`DataError`
+        otherwise, never YAML parsing of the name). Other text is YAML.
+        """
         text = str(path_or_text)
-        if isinstance(path_or_text, Path) or (("\n" not in text) and Path(text).exists()):
-            text = Path(path_or_text).read_text()
-        return cls.from_dict(yaml.safe_load(text), yaml_text=text)
+        single_line = "\n" not in text
+        if isinstance(path_or_text, Path) or (single_line and (_exists(text) or text.endswith((".yaml", ".yml")))):
+            text = _read_space_file(Path(path_or_text))
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise CardError("design space", " ".join(str(exc).split()), "valid YAML") from None
+        if not isinstance(data, dict):
+            raise CardError("design space", data, "a YAML mapping with keys " + ", ".join(_SPACE_KEYS))
+        return cls.from_dict(data, yaml_text=text)
 
     @classmethod
     def default(cls) -> DesignSpace:
@@ -334,3 +346,21 @@ def _default_space() -> DesignSpace:
         text = resources.files("flexibench.space").joinpath("design_space.yaml").read_text()
         _DEFAULT.append(DesignSpace.from_yaml(text))
     return _DEFAULT[0]
+
+
+def _exists(text: str) -> bool:
+    try:
+        return os.path.lexists(text)
+    except (OSError, ValueError):  # a name too long for the file system, or with a NUL byte
+        return False
+
+
+def _read_space_file(path: Path) -> str:
+    """The text of a design-space YAML file; a :class:`DataError` naming what the path is instead."""
+    problem = file_problem(path)
+    if problem:
+        raise DataError(f"design space {path} {problem}; give a YAML file")
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"design space {path}: cannot be read ({getattr(exc, 'strerror', None) or exc})") from None

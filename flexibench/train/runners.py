@@ -6,12 +6,24 @@ worker or a Ray task alike. ``run_one`` never raises: any error becomes a
 crash-safe journal itself (fsync'd before it returns), so a killed sweep loses only
 evaluations still running. Ray jobs on a cluster may not share a file system, so
 there the driver appends what the tasks return.
+
+Pool workers end with their parent, however it ends: a parent-death signal (Linux
+``PR_SET_PDEATHSIG``) plus a watchdog thread that checks ``os.getppid()`` twice a
+second, and no append once the parent is gone. While alive, each worker holds a
+shared lock on ``<shard folder>/.sweep-workers.lock``, which a new sweep of that
+folder waits on before it reads which keys are finished.
 """
 
 from __future__ import annotations
 
+import ctypes
+import fcntl
 import logging
 import os
+import signal
+import sys
+import threading
+import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -24,7 +36,12 @@ from tqdm import tqdm
 
 from flexibench.bench.journal import JournalWriter
 from flexibench.bench.record import ResultRecord
+from flexibench.bench.record_schema import RecordError, storable
 
+WORKERS_LOCK = ".sweep-workers.lock"  # held (shared) by every live pool worker writing into the folder
+PR_SET_PDEATHSIG = 1
+_parent: int | None = None  # in a pool worker: the pid of the process that started it
+_held: list[int] = []  # in a pool worker: descriptors of the locks it holds until it exits
 LOG_ENV = "FLEXIBENCH_LOG"  # e.g. FLEXIBENCH_LOG=info: workers log each held-out checkpoint to stderr
 
 
@@ -65,10 +82,47 @@ def run_one(job: Job) -> ResultRecord:
         )
     except Exception as exc:  # noqa: BLE001 - configuration errors too become a record
         record = _failed(job, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}")
+    record = _storable(job, record)
     if job.shard:
+        if _parent is not None and os.getppid() != _parent:
+            os._exit(1)  # the sweep that asked for this record is gone: appending now would race its restart
         with JournalWriter(job.shard) as writer:
             writer.append(record)
     return record
+
+
+def _storable(job: Job, record: ResultRecord) -> ResultRecord:
+    """The record as the journal stores it; one that breaks the record schema becomes a failed record saying why."""
+    try:
+        return storable(record)
+    except RecordError as exc:
+        return _failed(job, f"the evaluation's record broke the record schema: {exc}")
+
+
+def _start_worker(parent: int, signal_on_death: bool, folders: tuple[str, ...]) -> None:
+    """Pool initializer: tie this worker's life to its parent's and take the folders' worker locks."""
+    global _parent
+    _parent = parent
+    if signal_on_death and sys.platform.startswith("linux"):
+        # the signal fires when the thread that created this process exits: only the main thread's exit
+        # is the process's, so run_local asks for it only when the pool is created from the main thread
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+    for folder in folders:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        fd = os.open(Path(folder) / WORKERS_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        _held.append(fd)
+    threading.Thread(target=_watch_parent, args=(parent,), name="parent-watchdog", daemon=True).start()
+
+
+def _watch_parent(parent: int, interval_s: float = 0.5) -> None:
+    """End this worker (and its job) as soon as its parent is gone (re-parented workers see a new ppid)."""
+    while os.getppid() == parent:
+        time.sleep(interval_s)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _failed(job: Job, error: str) -> ResultRecord:
@@ -108,7 +162,14 @@ def run_local(jobs: Iterable[Job], workers: int = 1, threads: int = 1, progress:
                 yield record
             return
         # spawn: torch with threads does not survive fork reliably; the pool sizes the work
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+        folders = tuple(sorted({str(Path(job.shard).parent) for job in placed if job.shard}))
+        main_thread = threading.current_thread() is threading.main_thread()  # submit() creates the workers here
+        pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(os.getpid(), main_thread, folders),
+        )
         try:
             futures = [pool.submit(run_one, job) for job in placed]
             for future in as_completed(futures):

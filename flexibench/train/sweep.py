@@ -6,23 +6,32 @@ level-1 cards in a stratified random order (round-robin over strata of
 (layers, operations per stack), each stratum shuffled with a seeded RNG), so any
 prefix of the queue covers the space evenly. A rerun skips every
 (card, recipe, seed) key already present in the output folder's shards.
+
+A sweep holds an exclusive lock on its output folder while it runs, so two sweeps
+never write the same keys, and before it reads which keys are finished it waits
+until no worker of an earlier sweep of that folder is left (their shared lock on
+``.sweep-workers.lock``): a record can never land after the restart has planned.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import random
 import socket
+import time
 import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from flexibench.bench.journal import expand_shard_paths, read_shard
+from flexibench.bench.journal import read_shards
 from flexibench.bench.record import ResultRecord
 from flexibench.errors import DataError
 from flexibench.space import INITIAL_MODELS, DesignSpace, ModelCard, card_hash
 from flexibench.train.recipes import Recipe
-from flexibench.train.runners import Job, run_local, run_ray
+from flexibench.train.runners import WORKERS_LOCK, Job, run_local, run_ray
 
 FLEXIBERT_MINI_FAMILY = ("flexibert-mini", "flexibert-mini-wo-s", "flexibert-mini-wo-h")
 
@@ -96,15 +105,58 @@ def read_cards_file(path: str | Path) -> list[ModelCard]:
 
 
 def finished_keys(out_dir: str | Path) -> set[tuple[str, str, int]]:
-    """Keys of every record already in ``out_dir``'s shards (a torn last line is skipped with a warning)."""
+    """Keys of every record already in ``out_dir``'s shards, read as ``pack`` reads them.
+
+    A torn last line is skipped with a warning; a record that breaks the record schema,
+    or two different records of one key, is a :class:`DataError` naming file and line.
+    """
     out = Path(out_dir)
     if not out.exists():
         return set()
-    keys = set()
-    for shard in expand_shard_paths([out]):
-        for record in read_shard(shard):
-            keys.add(record.key)
-    return keys
+    return {record.key for record in read_shards([out])}
+
+
+@contextlib.contextmanager
+def lock_output_folder(out_dir: str | Path, wait_s: float = 60.0) -> Iterator[Path]:
+    """Hold ``out_dir`` for one sweep: an exclusive lock, once no earlier sweep's worker is left.
+
+    Raises :class:`DataError` at once if another sweep holds the folder, or after ``wait_s``
+    if workers of an earlier sweep (whose parent was killed) still hold their locks.
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise DataError(f"--out {out}: is not a folder (a sweep writes journal shards into a folder)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        folder = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise DataError(f"--out {out}: cannot use it as the sweep's folder ({exc.strerror or exc})") from None
+    try:
+        try:
+            fcntl.flock(folder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DataError(
+                f"--out {out}: another sweep is writing into this folder; wait for it to end or use another folder"
+            ) from None
+        workers = os.open(out / WORKERS_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            deadline = time.monotonic() + wait_s
+            while True:
+                try:
+                    fcntl.flock(workers, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise DataError(
+                            f"--out {out}: workers of an earlier sweep of this folder are still running after "
+                            f"{wait_s:.0f} s; end them before resuming"
+                        ) from None
+                    time.sleep(0.2)
+        finally:
+            os.close(workers)  # releases it: this sweep's own workers take it shared
+        yield out
+    finally:
+        os.close(folder)
 
 
 def shard_path(out_dir: str | Path) -> Path:
@@ -153,15 +205,18 @@ def run_sweep(
 
     With ``state_dir`` each evaluation keeps its mid-run training state there, so a sweep
     stopped mid-evaluation and started again continues those evaluations from their last
-    held-out checkpoint instead of from step 0.
+    held-out checkpoint instead of from step 0. The folder is locked for the whole sweep
+    (:func:`lock_output_folder`).
     """
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
-    jobs, skipped = plan_jobs(cards, recipe, list(seeds), out_dir, data_dir, threads, state_dir)
-    if skipped:
-        warnings.warn(f"resuming: {skipped} evaluation(s) already in {out_dir} are skipped", UserWarning, stacklevel=2)
-    if backend == "local":
-        yield from run_local(jobs, workers=workers, threads=threads, progress=progress)
-    elif backend == "ray":
-        yield from run_ray(jobs, address=address, threads=threads, shard=shard_path(out_dir), progress=progress)
-    else:
+    if backend not in ("local", "ray"):
         raise DataError(f"backend must be 'local' or 'ray', not {backend!r}")
+    with lock_output_folder(out_dir):
+        jobs, skipped = plan_jobs(cards, recipe, list(seeds), out_dir, data_dir, threads, state_dir)
+        if skipped:
+            warnings.warn(
+                f"resuming: {skipped} evaluation(s) already in {out_dir} are skipped", UserWarning, stacklevel=2
+            )
+        if backend == "local":
+            yield from run_local(jobs, workers=workers, threads=threads, progress=progress)
+        else:
+            yield from run_ray(jobs, address=address, threads=threads, shard=shard_path(out_dir), progress=progress)

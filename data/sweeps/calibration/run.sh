@@ -4,7 +4,7 @@
 # the pair of sweeps compares the two rates on the same blocks, masks and seed.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
-flexibench sweep --cards data/sweeps/calibration/cards.txt --limit 2 \
+FLEXIBENCH_LOG=info flexibench sweep --cards data/sweeps/calibration/cards.txt --limit 2 \
   --recipe data/sweeps/calibration/cal-lr2e-3.yaml \
   --seeds 0 --workers 2 --threads 1 --data "${FLEXIBENCH_DATA:-../shared/data}" \
   --out "${SHARDS:-data/shards}/calibration/cal-lr2e-3" --no-progress \

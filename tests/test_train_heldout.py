@@ -129,3 +129,56 @@ def test_a_state_file_of_another_evaluation_is_not_loaded(tmp_path) -> None:
     assert TrainingState(tmp_path / "s.pt", "b").load() is None
     (tmp_path / "s.pt").write_bytes(b"torn")
     assert TrainingState(tmp_path / "s.pt", "a").load() is None
+
+
+def _mlm_only(steps: int, every: int = 0, name: str = "tiny-mlm", **pretrain) -> dict:
+    recipe = heldout_recipe(steps, every=every, name=name)
+    recipe["tasks"] = {}
+    recipe["pretrain"].update(pretrain)
+    return recipe
+
+
+def test_a_long_run_cut_at_a_checkpoint_is_the_shorter_recipes_record(data_dir) -> None:  # noqa: F811
+    """The pilot's mechanism: a 6-step constant-rate run cut at step 3 equals a 3-step run's held-out result."""
+    from flexibench.train.prefix import cut_record
+
+    long = evaluate("bert-tiny", _mlm_only(6, every=3), seed=0, data_dir=data_dir, device="cpu")
+    short = evaluate("bert-tiny", _mlm_only(3, name="tiny-mlm-3"), seed=0, data_dir=data_dir, device="cpu")
+    cut = cut_record(long, _mlm_only(3, every=3, name="tiny-mlm-3"))
+    assert cut.fidelity == "tiny-mlm-3" and cut.key == short.key and cut.status == "ok"
+    assert cut.score == pytest.approx(short.score, rel=1e-6)
+    assert cut.task_metrics["MLM"]["loss"] == pytest.approx(short.task_metrics["MLM"]["loss"], rel=1e-6)
+    assert cut.tokens_seen == short.tokens_seen and math.isnan(cut.pretrain_loss)
+    assert "loss@6" not in cut.task_metrics["MLM"] and cut.splits["MLM"]["cut_from"] == "tiny-mlm"
+
+
+def test_cutting_refuses_what_is_not_a_prefix(data_dir) -> None:  # noqa: F811
+    from flexibench.train.prefix import cut_record
+
+    long = evaluate("bert-tiny", _mlm_only(6, every=3), seed=0, data_dir=data_dir, device="cpu")
+    with pytest.raises(DataError, match="not a held-out checkpoint"):
+        cut_record(long, _mlm_only(4, every=3))
+    with pytest.raises(DataError, match="differ beyond their length"):
+        cut_record(long, _mlm_only(3, every=3, lr=1e-3))
+    with pytest.raises(DataError, match="fine-tuned tasks"):
+        cut_record(long, heldout_recipe(3, every=3))
+    linear = evaluate("bert-tiny", _mlm_only(6, every=3, schedule="linear"), seed=0, data_dir=data_dir, device="cpu")
+    with pytest.raises(DataError, match="only 'constant' cuts"):
+        cut_record(linear, _mlm_only(3, every=3, schedule="linear"))
+
+
+def test_cut_command_appends_the_cuts_once(data_dir, tmp_path) -> None:  # noqa: F811
+    import yaml
+
+    from flexibench.bench.journal import JournalWriter, read_shards
+    from flexibench.train.prefix import main
+
+    long = evaluate("bert-tiny", _mlm_only(6, every=3), seed=0, data_dir=data_dir, device="cpu")
+    with JournalWriter(tmp_path / "long" / "shard-a.jsonl") as writer:
+        writer.append(long)
+    short = tmp_path / "short.yaml"
+    short.write_text(yaml.safe_dump(_mlm_only(3, every=3, name="tiny-mlm-3")))
+    for _ in range(2):  # a second run finds the key done and appends nothing
+        main(["--from", str(tmp_path / "long"), "--recipe", str(short), "--out", str(tmp_path / "short")])
+    (cut,) = read_shards([tmp_path / "short"])
+    assert cut.fidelity == "tiny-mlm-3" and cut.task_metrics["MLM"]["loss"] == long.task_metrics["MLM"]["loss@3"]

@@ -266,3 +266,15 @@ def test_surrogate_bytes_keep_their_inputs_and_old_tables_read_embeddings() -> N
         legacy.predict(cards, params)
     oldest = SurrogateInputs.from_metadata({})  # before the size input: the embedding alone
     assert oldest.names() == ["embedding"] and np.array_equal(oldest.build(cards, params, embeddings), embeddings)
+
+
+def test_info_ranks_the_cards_measured_at_two_fidelities_against_each_other(setup):
+    """Between-fidelity Kendall tau equals scipy's on the seed means of the cards both fidelities measured."""
+    from scipy.stats import kendalltau
+
+    bench, _, _ = setup
+    (pair,) = bench.info()["between"]
+    nano, micro = (bench.to_pandas(fidelity=f).set_index("card")["score"] for f in ("nano", "micro"))
+    common = nano.index.intersection(micro.index)
+    assert sorted(pair["fidelities"]) == ["micro", "nano"] and pair["cards"] == len(common) == 6
+    assert pair["kendall_tau"] == pytest.approx(kendalltau(nano[common], micro[common]).statistic)

@@ -670,6 +670,30 @@ class Benchmark:
                 "tokens_per_step": meas.tokens_per_step,
                 "surrogate": surrogate,
             }
+        out["between"] = self._between_fidelities()
+        return out
+
+    def _between_fidelities(self) -> list[dict[str, Any]]:
+        """For each pair of fidelities: the cards measured at both and the Kendall tau of their seed-mean scores.
+
+        How far a cheap fidelity ranks cards as a dearer one does is what a multi-fidelity
+        table is for; tau needs at least three cards measured at both.
+        """
+        out = []
+        names = list(self.fidelities)
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                first, second = self._fidelity(a), self._fidelity(b)
+                common = sorted(set(first.arch_rows.tolist()) & set(second.arch_rows.tolist()))
+                x = first.final[0][[first.index_of_row[r] for r in common]] if common else np.empty(0)
+                y = second.final[0][[second.index_of_row[r] for r in common]] if common else np.empty(0)
+                both = np.isfinite(x) & np.isfinite(y)
+                entry: dict[str, Any] = {"fidelities": [a, b], "cards": int(both.sum())}
+                if both.sum() >= 3:
+                    from scipy.stats import kendalltau  # only here: info stays light for one-fidelity tables
+
+                    entry["kendall_tau"] = float(kendalltau(x[both], y[both]).statistic)
+                out.append(entry)
         return out
 
     # ------------------------------------------------------------------ internals

@@ -117,6 +117,9 @@ def _info(args: argparse.Namespace) -> int:
                 )
         else:
             print("    no surrogate (too few measured cards)")
+    for pair in info.get("between", []):
+        tau = f", Kendall tau {pair['kendall_tau']:.3f}" if "kendall_tau" in pair else ""
+        print(f"  {pair['fidelities'][0]} vs {pair['fidelities'][1]}: {pair['cards']} cards measured at both{tau}")
     return 0
 
 

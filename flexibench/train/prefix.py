@@ -40,10 +40,9 @@ def check_cut(long: Recipe, short: Recipe) -> None:
         raise DataError(f"{where}: the long recipe's schedule is {long.pretrain.schedule!r}; only 'constant' cuts")
     if long.tasks or short.tasks:
         raise DataError(f"{where}: recipes with fine-tuned tasks cannot be cut (the checkpoint's weights are gone)")
-    if comparable(long) != comparable(short):
-        changed = sorted(
-            k for k in {**comparable(long), **comparable(short)} if comparable(long).get(k) != comparable(short).get(k)
-        )
+    before, after = comparable(long), comparable(short)
+    if before != after:
+        changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
         raise DataError(f"{where}: the recipes differ beyond their length (in {changed})")
     steps, every = short.pretrain.steps, long.pretrain.heldout_every
     if not 0 < steps <= long.pretrain.steps or (steps < long.pretrain.steps and (every <= 0 or steps % every)):

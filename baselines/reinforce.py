@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from flexibench.core import ModelCard
 from flexibench.search.encodings import Encoding
 from flexibench.search.protocol import Observation, PoolOptimizer
-from flexibench.space import ModelCard
 
 
 class Reinforce(PoolOptimizer):

@@ -11,9 +11,9 @@ import time
 
 import torch
 
+from flexibench.core import DesignSpace
 from flexibench.library.embedding import DIMENSIONS, choose_dimension
 from flexibench.library.library import load_or_build_ged_table
-from flexibench.space import DesignSpace
 
 
 def main() -> None:

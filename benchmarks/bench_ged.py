@@ -22,9 +22,9 @@ from collections import Counter
 
 import numpy as np
 
+from flexibench.core import DesignSpace, ModelCard
 from flexibench.library.bounds import alignment_upper_bound_x10
 from flexibench.library.ged import edit_path_cost_x10, ged_lower_bound_x10, ged_x10
-from flexibench.space import DesignSpace, ModelCard
 
 
 def bound_record(a: ModelCard, b: ModelCard) -> dict:

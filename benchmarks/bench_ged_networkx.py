@@ -37,9 +37,9 @@ from pathlib import Path
 
 import numpy as np
 
+from flexibench.core import DesignSpace, ModelCard, card_graph
 from flexibench.library.ged import edit_path_cost_x10, ged_exact_mapping, ged_lower_bound_x10
 from flexibench.library.reference import networkx_best_within, networkx_check
-from flexibench.space import DesignSpace, ModelCard, card_graph
 
 
 def shape(card: ModelCard) -> tuple:

@@ -54,7 +54,7 @@ def median_card() -> str:
 
     from flexibench.bench.flops import card_flops
     from flexibench.bench.param_counts import counter_for
-    from flexibench.space import DesignSpace
+    from flexibench.core import DesignSpace
 
     space = DesignSpace.default()
     cards = list(space.enumerate(level=1))
@@ -142,7 +142,7 @@ def worker_hf(card_text: str, precision: str, batch: int, seq_len: int, steps: i
     """The Hugging Face twin of the card, its own loss, the same masking, optimizer and clipping."""
     import torch
 
-    from flexibench.space import ModelCard
+    from flexibench.core import ModelCard
 
     torch.set_num_threads(1)
     model = hf_twin(ModelCard.parse(card_text), seq_len)
@@ -256,7 +256,7 @@ def main() -> None:
         print(json.dumps(fn(*rest)), flush=True)
         return
 
-    from flexibench.space import ModelCard
+    from flexibench.core import ModelCard
 
     names = args.cards.split(",")
     configs = [c for c in CONFIGS if not (args.no_compile and c[4])]

@@ -21,8 +21,8 @@ import time
 
 import torch
 
+from flexibench.core import ModelCard
 from flexibench.models import FlexiBERTForMaskedLM, count_parameters
-from flexibench.space import ModelCard
 
 
 def hf_model(card: ModelCard, vocab_size: int, length: int) -> torch.nn.Module:

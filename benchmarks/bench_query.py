@@ -85,7 +85,7 @@ def build_table(directory: Path, measured: int, seeds: int) -> Path:
     """Pack a full-size synthetic table (all level-1 cards) into ``directory``; returns its path."""
     from flexibench.bench.pack import pack
     from flexibench.bench.testing import FixtureLibrary, synthetic_record, write_shard
-    from flexibench.space import DesignSpace
+    from flexibench.core import DesignSpace
 
     cards = list(DesignSpace.default().enumerate(1))
     library = FixtureLibrary(cards, dim=16, k=10)

@@ -23,8 +23,8 @@ from collections import defaultdict
 import numpy as np
 
 from flexibench.bench.journal import read_shards
-from flexibench.space import ModelCard, card_hash
-from flexibench.train.recipes import load_recipe
+from flexibench.core import ModelCard, card_hash
+from flexibench.core.recipes import load_recipe
 
 
 def _rows(records: list, value) -> list[tuple[str, int, float]]:  # noqa: ANN001
@@ -75,7 +75,7 @@ def _sst2(record) -> float:  # noqa: ANN001
 
 
 def _mlm_at(k: int, vocab: int):  # noqa: ANN202
-    from flexibench.train.metrics import mlm_score
+    from flexibench.core.tasks import mlm_score
 
     return lambda r: mlm_score(r.task_metrics["MLM"][f"loss@{k}"], vocab)
 

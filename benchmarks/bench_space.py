@@ -11,7 +11,7 @@ import time
 
 import networkx as nx
 
-from flexibench.space import DesignSpace, card_graph, card_hash
+from flexibench.core import DesignSpace, card_graph, card_hash
 
 
 def main() -> None:

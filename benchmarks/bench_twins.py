@@ -25,9 +25,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from flexibench.space import ModelCard
+from flexibench.core import ModelCard
+from flexibench.core.recipes import load_recipe
 from flexibench.train import pretrain as harness
-from flexibench.train.recipes import load_recipe
 from flexibench.train.tokenizer import MASK, SPECIAL_TOKENS, get_tokenizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

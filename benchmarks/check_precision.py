@@ -20,8 +20,8 @@ import numpy as np
 from scipy.stats import kendalltau, spearmanr
 
 from flexibench.bench.journal import read_shards
-from flexibench.space import ModelCard
-from flexibench.train.metrics import mlm_score
+from flexibench.core import ModelCard
+from flexibench.core.tasks import mlm_score
 
 
 def scores_at(record, step: int | None) -> float:  # noqa: ANN001

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flexibench.errors import CardError, DataError, FlexiBenchError
-from flexibench.space import DesignSpace, ModelCard
-from flexibench.version import __version__
+from flexibench.core import DesignSpace, ModelCard
+from flexibench.core.errors import CardError, DataError, FlexiBenchError
+from flexibench.core.version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
     from flexibench.bench import Benchmark

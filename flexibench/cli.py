@@ -6,7 +6,7 @@ every option. Only the module that owns the command being run is imported: the
 others stand in as one-line entries of :data:`COMMANDS` (its help text), so
 ``flexibench --help``, ``info``, ``query``, ``card`` and ``space`` start without
 torch or networkx (a test keeps :data:`COMMANDS` in step with the modules). Library
-errors (:class:`flexibench.errors.FlexiBenchError`) are printed as one line on
+errors (:class:`flexibench.core.errors.FlexiBenchError`) are printed as one line on
 stderr with exit status 2.
 """
 
@@ -17,13 +17,13 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from flexibench.errors import FlexiBenchError
-from flexibench.version import __version__
+from flexibench.core.errors import FlexiBenchError
+from flexibench.core.version import __version__
 
 #: Top-level command -> (the ``commands`` module that registers it, its one-line help), in --help order.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "space": ("flexibench.space.commands", "design-space sizes and enumeration"),
-    "card": ("flexibench.space.commands", "validate and show model cards"),
+    "space": ("flexibench.core.commands", "design-space sizes and enumeration"),
+    "card": ("flexibench.core.commands", "validate and show model cards"),
     "model": ("flexibench.models.commands", "FlexiBERT model sizes"),
     "query": ("flexibench.bench.commands", "look up (or predict) how a card performs"),
     "info": ("flexibench.bench.commands", "what the table holds: cards, records, seeds, surrogate figures"),

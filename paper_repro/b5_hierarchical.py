@@ -65,12 +65,12 @@ from _search_runs import (  # noqa: E402
 )
 
 import flexibench  # noqa: E402
+from flexibench.core import ModelCard  # noqa: E402
 from flexibench.library import Library, build_library, load_or_build_library  # noqa: E402
 from flexibench.library.levels import crossover_cards  # noqa: E402
 from flexibench.search import OPTIMIZERS, make_encoding  # noqa: E402
 from flexibench.search.encodings import Encoding  # noqa: E402
 from flexibench.search.pools import library_encoding  # noqa: E402
-from flexibench.space import ModelCard  # noqa: E402
 
 PAPER_BEST = {1: "flexibert-mini-s2", 2: "flexibert-mini"}  # Appendix B.5, s = 2 and s = 1 (= s = 1*)
 

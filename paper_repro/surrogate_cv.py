@@ -26,7 +26,7 @@ from _search_runs import command_line, table_id
 
 import flexibench
 from flexibench.bench.table_surrogate import CV_FOLDS, CV_REPEATS, DEFAULT_OPTIONS, SurrogateInputs, cross_validate
-from flexibench.space import ModelCard
+from flexibench.core import ModelCard
 
 HERE = Path(__file__).resolve().parent
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flexibench.space import DesignSpace, card_hash
+from flexibench.core import DesignSpace, card_hash
 
 PAPER = {1: "9,312 unique graphs (Section 4.1)", 2: "not stated", 3: "~3.32 billion (Section 3.2.2)"}
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import flexibench
 from flexibench.bench.benchmark import QueryError
+from flexibench.core import ModelCard
+from flexibench.core.named import PAPER_PARAMS
 from flexibench.models import count_parameters
-from flexibench.space import ModelCard
-from flexibench.space.named import PAPER_PARAMS
 
 PAPER_GLUE = {"bert-mini": 64.0, "flexibert-mini-wo-s": 67.5, "flexibert-mini-wo-h": 66.2, "flexibert-mini": 72.9}
 PAPER_SST2 = {"bert-mini": 85.9, "flexibert-mini-wo-s": 80.9, "flexibert-mini-wo-h": 81.2, "flexibert-mini": 81.0}

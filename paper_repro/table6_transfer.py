@@ -60,11 +60,11 @@ from _search_runs import command_line, split_names  # noqa: E402
 
 import flexibench  # noqa: E402
 from flexibench.bench.journal import JournalWriter, expand_shard_paths, read_shard  # noqa: E402
-from flexibench.bench.record import ResultRecord  # noqa: E402
+from flexibench.core import ModelCard, card_hash  # noqa: E402
+from flexibench.core.recipes import Recipe, load_recipe  # noqa: E402
+from flexibench.core.record import ResultRecord  # noqa: E402
 from flexibench.library.neighbours import DEFAULT_TAU, transfer_allowed  # noqa: E402
 from flexibench.models.transfer import overlap_fraction  # noqa: E402
-from flexibench.space import ModelCard, card_hash  # noqa: E402
-from flexibench.train.recipes import Recipe, load_recipe  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RUNS = HERE / "runs" / "table6"

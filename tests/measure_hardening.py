@@ -37,8 +37,8 @@ from flexibench.bench.pack import pack  # noqa: E402
 from flexibench.bench.store import TableFile  # noqa: E402
 from flexibench.bench.testing import fixture_library, synthetic_record, write_shard  # noqa: E402
 from flexibench.cli import main  # noqa: E402
-from flexibench.errors import CardError, DataError  # noqa: E402
-from flexibench.space import DesignSpace, ModelCard  # noqa: E402
+from flexibench.core import DesignSpace, ModelCard  # noqa: E402
+from flexibench.core.errors import CardError, DataError  # noqa: E402
 
 SPACE = DesignSpace.default()
 

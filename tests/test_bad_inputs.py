@@ -25,8 +25,8 @@ from flexibench.bench.journal import read_shard
 from flexibench.bench.store import TableFile
 from flexibench.bench.testing import fixture_table, synthetic_record
 from flexibench.cli import main
-from flexibench.errors import CardError, DataError, FlexiBenchError
-from flexibench.space import DesignSpace, ModelCard
+from flexibench.core import DesignSpace, ModelCard
+from flexibench.core.errors import CardError, DataError, FlexiBenchError
 
 SPACE = DesignSpace.default()
 BASE = ModelCard.named("flexibert-mini").to_dict()

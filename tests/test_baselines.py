@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from flexibench.core import DesignSpace, ModelCard, naive_features
 from flexibench.search import (
     MAIN_ALGORITHMS,
     OPTIMIZERS,
@@ -18,7 +19,6 @@ from flexibench.search import (
 )
 from flexibench.search.encodings import normalise
 from flexibench.search.pools import homogeneous
-from flexibench.space import DesignSpace, ModelCard, naive_features
 
 torch.set_num_threads(1)
 

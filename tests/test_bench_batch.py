@@ -9,7 +9,7 @@ import pytest
 
 from flexibench.bench import QueryError, load
 from flexibench.bench.testing import fixture_table
-from flexibench.space import DesignSpace, ModelCard
+from flexibench.core import DesignSpace, ModelCard
 
 COLUMNS = ("score", "score_std", "n_seeds", "params", "flops", "pretrain_time_s", "finetune_time_s")
 

@@ -8,7 +8,7 @@ import pytest
 
 from flexibench.bench.testing import fixture_records, fixture_table, write_shard
 from flexibench.cli import main
-from flexibench.space import ModelCard
+from flexibench.core import ModelCard
 
 
 @pytest.fixture(scope="module")

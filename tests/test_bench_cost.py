@@ -10,12 +10,12 @@ import pytest
 
 import flexibench
 from flexibench.bench.cost import can_transfer, evaluation_cost_s, required_overlap, transfer_share
+from flexibench.core import DesignSpace, ModelCard
 from flexibench.library.neighbours import transfer_allowed
 from flexibench.resources import data_file
 from flexibench.search.objective import TableObjective
 from flexibench.search.runner import run_search
 from flexibench.search.transfer import TransferIndex
-from flexibench.space import DesignSpace, ModelCard
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "paper_repro"))
 

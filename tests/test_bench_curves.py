@@ -14,11 +14,11 @@ from flexibench.bench import QueryError, load
 from flexibench.bench.curves import curve_column, record_curve
 from flexibench.bench.journal import expand_shard_paths, read_shards
 from flexibench.bench.pack import pack
-from flexibench.bench.record import ResultRecord
 from flexibench.bench.testing import fixture_library, fixture_table, write_shard
 from flexibench.bench.verify import verify
-from flexibench.space import ModelCard, card_hash
-from flexibench.train.metrics import mlm_score
+from flexibench.core import ModelCard, card_hash
+from flexibench.core.record import ResultRecord
+from flexibench.core.tasks import mlm_score
 
 STEPS = (50, 100, 150, 200)
 VOCAB = 1000

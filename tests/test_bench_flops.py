@@ -7,7 +7,7 @@ import random
 import pytest
 
 from flexibench.bench.flops import card_flops
-from flexibench.space import DesignSpace, ModelCard
+from flexibench.core import DesignSpace, ModelCard
 
 torch = pytest.importorskip("torch")
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402

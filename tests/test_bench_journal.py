@@ -11,8 +11,8 @@ import pytest
 from flexibench.bench import JournalWriter, ResultRecord, read_shard, read_shards
 from flexibench.bench.journal import JournalWarning
 from flexibench.bench.testing import append_records, synthetic_record
-from flexibench.errors import DataError
-from flexibench.space import ModelCard
+from flexibench.core import ModelCard
+from flexibench.core.errors import DataError
 
 CARD = ModelCard.named("bert-tiny")
 

@@ -12,12 +12,12 @@ import pytest
 
 from flexibench.bench import pack as pack_module
 from flexibench.bench.pack import pack
-from flexibench.bench.record import STATUSES
 from flexibench.bench.store import TableFile
 from flexibench.bench.testing import fixture_library, fixture_records, fixture_table, synthetic_record, write_shard
 from flexibench.bench.verify import verify
-from flexibench.errors import DataError
-from flexibench.space import DesignSpace, ModelCard, card_hash
+from flexibench.core import DesignSpace, ModelCard, card_hash
+from flexibench.core.errors import DataError
+from flexibench.core.record import STATUSES
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ import pytest
 from flexibench.bench import QueryError, QueryResult, load
 from flexibench.bench.table_surrogate import deserialize
 from flexibench.bench.testing import fixture_table, synthetic_score
-from flexibench.errors import CardError
-from flexibench.space import ModelCard
+from flexibench.core import ModelCard
+from flexibench.core.errors import CardError
 
 
 @pytest.fixture(scope="module")
@@ -229,8 +229,8 @@ def test_default_path_comes_from_the_environment(setup, monkeypatch):
 
 def test_surrogate_bytes_keep_their_inputs_and_old_tables_read_embeddings() -> None:
     from flexibench.bench.table_surrogate import SurrogateInputs, serialize
-    from flexibench.errors import DataError
-    from flexibench.space import DesignSpace, naive_features
+    from flexibench.core import DesignSpace, naive_features
+    from flexibench.core.errors import DataError
     from flexibench.surrogates import MLPEnsemble
 
     rng = np.random.default_rng(0)

@@ -12,7 +12,7 @@ import pytest
 from flexibench.bench import load
 from flexibench.bench.store import TableFile, as_column, atomic_output, checksum, write_file
 from flexibench.bench.testing import fixture_table
-from flexibench.errors import DataError
+from flexibench.core.errors import DataError
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flexibench.cli import main
-from flexibench.errors import CardError
-from flexibench.space import NAMED_CARDS, DesignSpace, ModelCard, card_graph, card_hash, to_networkx
-from flexibench.space.named import INITIAL_MODELS
+from flexibench.core import NAMED_CARDS, DesignSpace, ModelCard, card_graph, card_hash, to_networkx
+from flexibench.core.errors import CardError
+from flexibench.core.named import INITIAL_MODELS
 
 SPACE = DesignSpace.default()
 
@@ -113,7 +113,7 @@ def test_hash_is_invariant_under_node_renumbering_and_distinguishes_cards() -> N
     # Swap the two heads of the first layer (nodes 1 and 2) and relabel consistently.
     perm = {i: i for i in range(len(graph.labels))}
     perm[1], perm[2] = 2, 1
-    from flexibench.space.graph import BlockGraph, graph_hash
+    from flexibench.core.graph import BlockGraph, graph_hash
 
     swapped = BlockGraph(
         tuple(graph.labels[perm[i]] for i in range(len(graph.labels))),

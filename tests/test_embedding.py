@@ -70,8 +70,8 @@ def test_embed_new_recovers_a_held_out_point():
 
 @pytest.mark.slow
 def test_level1_fit_is_good():
+    from flexibench.core import DesignSpace
     from flexibench.library.all_pairs import condensed_lower_bound
-    from flexibench.space import DesignSpace
 
     cards = list(DesignSpace.default().enumerate(1))
     table = condensed_lower_bound(cards)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import squareform
 
-from flexibench.errors import CardError
+from flexibench.core import DesignSpace, ModelCard, card_graph
+from flexibench.core.errors import CardError
 from flexibench.library.all_pairs import condensed_index, condensed_lower_bound, row
 from flexibench.library.costs import CostModel
 from flexibench.library.ged import edit_path_cost_x10, ged, ged_exact_mapping, ged_lower_bound_x10, ged_x10
@@ -21,7 +22,6 @@ from flexibench.library.reference import (
     networkx_pair,
     spine_first,
 )
-from flexibench.space import DesignSpace, ModelCard, card_graph
 
 PAPER_ORDER = [
     "input", "output", "add_norm", "", "f512", "f1024", "",

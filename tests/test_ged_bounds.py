@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import random
 
+from flexibench.core import DesignSpace, ModelCard
 from flexibench.library.bounds import alignment_upper_bound_x10, certified_exact_x10
 from flexibench.library.ged import edit_path_cost_x10, ged_lower_bound_x10, ged_x10
-from flexibench.space import DesignSpace, ModelCard
 
 
 def card(o, h, n, f, p) -> ModelCard:

@@ -14,12 +14,45 @@ SOURCES = sorted((ROOT / "flexibench").rglob("*.py")) + sorted((ROOT / "baseline
 HIGHER = ("flexibench.bench", "flexibench.library", "flexibench.models", "flexibench.search", "flexibench.train")
 
 
-@pytest.mark.parametrize("module", ["flexibench.errors", "flexibench.space", "flexibench.version"])
-def test_shared_types_import_neither_torch_nor_a_higher_layer(module: str) -> None:
+CORE_MODULES = sorted(f"flexibench.core.{path.stem}" for path in (ROOT / "flexibench" / "core").glob("*.py"))
+#: Each layer may import the layers listed here (and itself); nothing else of the package.
+ALLOWED = {
+    "core": set(),
+    "library": {"core"},
+    "models": {"core"},
+    "surrogates": {"core"},
+    "bench": {"core", "library", "models", "surrogates", "resources"},
+    "search": {"core", "library", "bench", "surrogates", "baselines"},
+    "baselines": {"core", "search", "surrogates"},
+    "train": {"core", "models", "bench", "resources"},
+}
+
+
+@pytest.mark.parametrize("module", CORE_MODULES)
+def test_core_imports_neither_torch_nor_a_higher_layer(module: str) -> None:
     code = f"import sys, {module}; print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('flexibench')))"
     loaded = set(eval(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout))
     assert "torch" not in loaded
     assert not [m for m in loaded if m.startswith(HIGHER)], loaded
+
+
+def _layer(path: Path) -> str:
+    parts = path.relative_to(ROOT).parts
+    return "baselines" if parts[0] == "baselines" else parts[1] if len(parts) > 2 else path.stem
+
+
+def test_imports_run_one_way() -> None:
+    """core <- library/models/surrogates <- bench (the table) <- search/train, statically, lazy imports included."""
+    offenders = []
+    for path in SOURCES:
+        layer = _layer(path)
+        if layer not in ALLOWED:
+            continue
+        for module, _ in _imports(path):
+            parts = module.split(".")
+            if parts[0] == "flexibench" and len(parts) > 1 and parts[1] != layer and parts[1] not in ALLOWED[layer]:
+                offenders.append(f"{path.relative_to(ROOT)} ({layer}) imports {module}")
+    assert offenders == []
 
 
 def _imports(path: Path) -> list[tuple[str, list[str]]]:

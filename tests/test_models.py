@@ -16,7 +16,9 @@ import torch
 import torch.nn.functional as F
 
 from flexibench.cli import main as cli_main
-from flexibench.errors import CardError, DataError
+from flexibench.core import NAMED_CARDS, DesignSpace, ModelCard
+from flexibench.core.errors import CardError, DataError
+from flexibench.core.named import PAPER_PARAMS
 from flexibench.models import (
     FlexiBERT,
     FlexiBERTForMaskedLM,
@@ -36,8 +38,6 @@ from flexibench.models.ops import (
     fourier_mix,
 )
 from flexibench.models.relative import RelativeAttention, RelativePositionBias
-from flexibench.space import NAMED_CARDS, DesignSpace, ModelCard
-from flexibench.space.named import PAPER_PARAMS
 
 torch.set_num_threads(1)
 VOCAB, BATCH, LENGTH, MAX_LEN = 64, 2, 16, 32

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from flexibench.errors import CardError, DataError
+from flexibench.core import DesignSpace, ModelCard
+from flexibench.core.errors import CardError, DataError
 from flexibench.library import Library, build_level_library, build_library, transfer_allowed
 from flexibench.library.neighbours import biased_overlap, neighbour_lists
-from flexibench.space import DesignSpace, ModelCard
 
 torch.set_num_threads(1)
 

@@ -17,12 +17,12 @@ from test_train_fixtures import data_dir, tiny_recipe  # noqa: F401 - pytest fix
 
 from flexibench.bench import load
 from flexibench.bench.testing import fixture_table
+from flexibench.core import DesignSpace, ModelCard, card_hash
 from flexibench.library import build_library
 from flexibench.library.levels import crossover_cards
 from flexibench.search import read_trajectory
 from flexibench.search.encodings import naive_encoding
 from flexibench.search.pools import library_encoding, restrict
-from flexibench.space import DesignSpace, ModelCard, card_hash
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "paper_repro"))
 
@@ -188,7 +188,7 @@ def test_table6_measures_scratch_and_transfer_and_resumes(data_dir, tmp_path) ->
 
 
 def test_table6_transfer_ft_recipe_skips_pretraining_only() -> None:
-    from flexibench.train.recipes import load_recipe
+    from flexibench.core.recipes import load_recipe
 
     base = load_recipe(tiny_recipe())
     ft = table6_transfer.mode_recipe(base, "transfer-ft")

@@ -18,8 +18,8 @@ import pytest
 from flexibench.bench import JournalWriter, read_shard, read_shards
 from flexibench.bench.pack import pack
 from flexibench.bench.testing import fixture_library, synthetic_record
-from flexibench.errors import DataError
-from flexibench.space import ModelCard
+from flexibench.core import ModelCard
+from flexibench.core.errors import DataError
 
 CARD = ModelCard.named("bert-tiny")
 
@@ -73,7 +73,7 @@ def test_a_record_that_breaks_the_schema_is_refused_with_file_and_line(tmp_path,
 
 
 def test_a_failed_record_has_no_score_and_correlations_may_be_negative():
-    from flexibench.bench.record_schema import RecordError, check_record
+    from flexibench.core.record_schema import RecordError, check_record
 
     good = json.loads(synthetic_record(CARD, 0, tasks=("CoLA",)).to_json())
     check_record({**good, "score": -20.0, "task_scores": {"CoLA": -20.0}})
@@ -84,8 +84,8 @@ def test_a_failed_record_has_no_score_and_correlations_may_be_negative():
 
 
 def test_signed_tasks_are_the_correlation_metrics():
-    from flexibench.bench.record_schema import SIGNED_TASKS, is_signed_task
-    from flexibench.train.glue import GLUE_TASKS
+    from flexibench.core.record_schema import SIGNED_TASKS, is_signed_task
+    from flexibench.core.tasks import GLUE_TASKS
 
     signed = {name for name, spec in GLUE_TASKS.items() if spec.metric in ("mcc", "pearson", "spearman")}
     assert {t for t in GLUE_TASKS if is_signed_task(t)} == signed and len(signed) == len(SIGNED_TASKS)
@@ -121,8 +121,8 @@ SHORT_WRITE = r"""
 import resource, sys
 from flexibench.bench import JournalWriter, read_shard
 from flexibench.bench.testing import synthetic_record
-from flexibench.errors import DataError
-from flexibench.space import ModelCard
+from flexibench.core.errors import DataError
+from flexibench.core import ModelCard
 
 card, path = ModelCard.named("bert-tiny"), sys.argv[1]
 writer = JournalWriter(path)  # one long-lived writer, as the Ray driver keeps

@@ -11,7 +11,8 @@ import torch
 from sklearn.neighbors import NearestNeighbors
 
 from flexibench.cli import main
-from flexibench.errors import FlexiBenchError
+from flexibench.core import DesignSpace, ModelCard
+from flexibench.core.errors import FlexiBenchError
 from flexibench.search import (
     OPTIMIZERS,
     Observation,
@@ -29,7 +30,6 @@ from flexibench.search.gobi import AdaHessian, gobi, snap
 from flexibench.search.leaderboard import build_leaderboard, load_runs, write_leaderboard
 from flexibench.search.objective import Evaluation
 from flexibench.search.pools import homogeneous
-from flexibench.space import DesignSpace, ModelCard
 
 torch.set_num_threads(1)
 CHEAP = {  # small schedules: these tests check behaviour, not search quality

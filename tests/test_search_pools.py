@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from flexibench.core import DesignSpace, ModelCard
 from flexibench.library import build_library
 from flexibench.search import SearchError, SyntheticObjective, make_encoding, run_search
 from flexibench.search.pools import homogeneous, library_encoding, restrict
-from flexibench.space import DesignSpace, ModelCard
 
 
 def test_homogeneous_pool_is_the_192_traditional_cards_with_unchanged_vectors() -> None:

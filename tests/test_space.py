@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from flexibench.errors import CardError
-from flexibench.space import DesignSpace, ModelCard, card_hash
+from flexibench.core import DesignSpace, ModelCard, card_hash
+from flexibench.core.errors import CardError
 
 SPACE = DesignSpace.default()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections
 import random
 
-from flexibench.space import INITIAL_MODELS, DesignSpace, ModelCard, card_hash
+from flexibench.core import INITIAL_MODELS, DesignSpace, ModelCard, card_hash
 from flexibench.train.anchors import ABLATIONS, FAMILIES, TERTILES, anchor_set, family, queue_lines
 
 

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from test_train_fixtures import write_corpus
 
-from flexibench.errors import DataError
+from flexibench.core.errors import DataError
+from flexibench.core.tasks import task_spec
 from flexibench.train.corpus import iter_paragraphs, read_corpus
-from flexibench.train.glue import carve, from_hub_dataset, read_local, read_tsv, take, task_spec
+from flexibench.train.glue import carve, from_hub_dataset, read_local, read_tsv, take
 from flexibench.train.tokenizer import (
     SPECIAL_TOKENS,
     get_tokenizer,

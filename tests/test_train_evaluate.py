@@ -8,8 +8,8 @@ import torch
 from test_train_fixtures import data_dir, tiny_recipe  # noqa: F401 - pytest fixture
 
 from flexibench.bench.journal import read_shard
+from flexibench.core import ModelCard, card_hash
 from flexibench.models import FlexiBERTForMaskedLM, save_model
-from flexibench.space import ModelCard, card_hash
 from flexibench.train.evaluate import evaluate
 from flexibench.train.pretrain import IGNORE_INDEX, mask_tokens
 from flexibench.train.runners import Job, run_local

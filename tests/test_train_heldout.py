@@ -8,11 +8,11 @@ import pytest
 import torch
 from test_train_fixtures import data_dir, tiny_recipe  # noqa: F401 - pytest fixture
 
-from flexibench.errors import DataError
+from flexibench.core.errors import DataError
+from flexibench.core.recipes import load_recipe
+from flexibench.core.tasks import mlm_score
 from flexibench.train.evaluate import evaluate
-from flexibench.train.metrics import mlm_score
 from flexibench.train.pretrain import split_heldout
-from flexibench.train.recipes import load_recipe
 
 torch.set_num_threads(1)
 

@@ -8,7 +8,8 @@ import numpy as np
 from scipy import stats
 from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 
-from flexibench.train.metrics import glue_average, primary_score, task_metrics
+from flexibench.core.tasks import glue_average, primary_score
+from flexibench.train.metrics import task_metrics
 
 rng = np.random.default_rng(0)
 y = rng.integers(0, 2, 200)

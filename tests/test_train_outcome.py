@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from flexibench.errors import CardError
-from flexibench.space import ModelCard, card_hash
+from flexibench.core import ModelCard, card_hash
+from flexibench.core.errors import CardError
 from flexibench.train.outcome import Measured, record_of
 
 

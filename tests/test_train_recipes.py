@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from test_train_fixtures import tiny_recipe
 
-from flexibench.errors import DataError
-from flexibench.train.recipes import BUILTIN, Recipe, load_recipe
+from flexibench.core.errors import DataError
+from flexibench.core.recipes import BUILTIN, Recipe, load_recipe
 
 
 def test_builtin_recipes_load_and_round_trip() -> None:

@@ -18,9 +18,9 @@ from test_train_fixtures import data_dir, tiny_recipe  # noqa: F401 - pytest fix
 
 from flexibench.bench.journal import JournalWarning, read_shard
 from flexibench.cli import main
-from flexibench.errors import DataError
-from flexibench.space import INITIAL_MODELS, DesignSpace, ModelCard
-from flexibench.train.recipes import load_recipe
+from flexibench.core import INITIAL_MODELS, DesignSpace, ModelCard
+from flexibench.core.errors import DataError
+from flexibench.core.recipes import load_recipe
 from flexibench.train.sweep import FLEXIBERT_MINI_FAMILY, paper_queue, plan_jobs, stratum
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from flexibench.errors import FlexiBenchError
+from flexibench.core import ModelCard
+from flexibench.core.errors import FlexiBenchError
 from flexibench.models import (
     FlexiBERT,
     FlexiBERTForMaskedLM,
@@ -14,7 +15,6 @@ from flexibench.models import (
     transfer_weights,
 )
 from flexibench.models.transfer import TransferReport, overlap_fraction
-from flexibench.space import ModelCard
 
 torch.set_num_threads(1)
 VOCAB, MAX_LEN = 64, 32

@@ -19,14 +19,14 @@ _EXPORTS = {
     "JournalWriter": "flexibench.bench.journal",
     "read_shard": "flexibench.bench.journal",
     "read_shards": "flexibench.bench.journal",
-    "ResultRecord": "flexibench.bench.record",
+    "ResultRecord": "flexibench.core.record",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from flexibench.bench.benchmark import Benchmark, default_table_path, load
     from flexibench.bench.journal import JournalWriter, read_shard, read_shards
-    from flexibench.bench.record import ResultRecord
     from flexibench.bench.result import LearningCurve, QueryError, QueryResult
+    from flexibench.core.record import ResultRecord
 
 
 def __getattr__(name: str) -> Any:

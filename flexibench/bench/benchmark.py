@@ -32,12 +32,12 @@ from flexibench.bench import schema
 from flexibench.bench.cost import DEFAULT_TAU, can_transfer, evaluation_cost_s, transfer_share
 from flexibench.bench.measured import MeasuredFidelity
 from flexibench.bench.predicted import PredictedFidelity
-from flexibench.bench.record import STATUSES
 from flexibench.bench.result import FrozenScores, LearningCurve, QueryError, QueryResult
 from flexibench.bench.store import TableFile
-from flexibench.errors import CardError, shorten
+from flexibench.core import DesignSpace, ModelCard
+from flexibench.core.errors import CardError, shorten
+from flexibench.core.record import STATUSES
 from flexibench.resources import data_file
-from flexibench.space import DesignSpace, ModelCard
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

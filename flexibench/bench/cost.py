@@ -18,7 +18,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from flexibench.space import ModelCard, biased_overlap
+from flexibench.core import ModelCard, biased_overlap
 
 DEFAULT_TAU = 0.8
 

@@ -2,9 +2,9 @@
 
 A record keeps each scored task's checkpoints in ``task_metrics[task]``: ``score@k``
 where the harness wrote it, else (held-out masked LM) ``loss@k``, turned into a score
-with the harness's own :func:`~flexibench.train.metrics.mlm_score`. The score at step
+with the harness's own :func:`~flexibench.core.tasks.mlm_score`. The score at step
 ``k`` is the harness's average over the scored tasks at ``k``
-(:func:`~flexibench.train.metrics.glue_average`), so the last checkpoint of a finished
+(:func:`~flexibench.core.tasks.glue_average`), so the last checkpoint of a finished
 run reproduces the record's score exactly. Checkpoints count pretraining steps; a
 fidelity's ``tokens_per_step`` (batch size x sequence length) turns them into tokens.
 
@@ -21,15 +21,14 @@ from typing import Any
 
 import numpy as np
 
-from flexibench.bench.record import ResultRecord
+from flexibench.core.record import ResultRecord
+from flexibench.core.tasks import glue_average, mlm_score
 
 UNIT = "steps"  # what the checkpoints count: pretraining optimizer steps
 
 
 def record_curve(record: ResultRecord) -> dict[int, float]:
     """``{step: score}`` at every checkpoint all the record's scored tasks recorded (empty if none)."""
-    from flexibench.train.metrics import glue_average, mlm_score
-
     recipe = record.recipe if isinstance(record.recipe, dict) else {}
     scored = list(recipe.get("scored") or record.task_scores)
     vocab = int(recipe.get("vocab_size") or 0)

@@ -24,7 +24,7 @@ n heads of width e = h/n, T tokens:
 
 from __future__ import annotations
 
-from flexibench.space.card import ModelCard
+from flexibench.core.card import ModelCard
 
 DEFAULT_SEQ_LEN = 128
 

@@ -3,13 +3,13 @@
 Workers never edit the packed table; they append here and ``pack`` merges later.
 Each line is ``{"crc": <crc32 of rec>, "rec": <record JSON>}`` so a bit flip inside
 a line is detected rather than read as a wrong number, and every record read must
-pass the record schema (:mod:`flexibench.bench.record_schema`), so a line whose
+pass the record schema (:mod:`flexibench.core.record_schema`), so a line whose
 checksum holds but whose values make no sense is refused with its file and line.
 A crash can leave at most a torn last line: readers skip it with a warning, and a
 writer moves a torn tail to ``<shard>.torn`` before each append, so the next record
 starts on a fresh line and no finished record is lost. Appends take an exclusive
 ``flock``, check that every byte was written (a short write, e.g. a full disk,
-raises :class:`~flexibench.errors.DataError` and is cut off again) and fsync, so
+raises :class:`~flexibench.core.errors.DataError` and is cut off again) and fsync, so
 several processes may share a shard.
 """
 
@@ -24,9 +24,9 @@ import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from flexibench.bench.record import ResultRecord
-from flexibench.bench.record_schema import check_record, storable
-from flexibench.errors import DataError
+from flexibench.core.errors import DataError
+from flexibench.core.record import ResultRecord
+from flexibench.core.record_schema import check_record, storable
 
 
 class JournalWarning(UserWarning):
@@ -52,7 +52,7 @@ class JournalWriter:
     def append(self, record: ResultRecord) -> None:
         """Write one record and fsync before returning: once this returns, the record survives a crash.
 
-        The record is stored as :func:`~flexibench.bench.record_schema.storable` makes it
+        The record is stored as :func:`~flexibench.core.record_schema.storable` makes it
         (non-finite numbers as null); one that breaks the schema raises ``RecordError`` and
         nothing is written. If the write cannot complete (disk full, file-size limit, I/O
         error), whatever part of the line reached the file is cut off again and

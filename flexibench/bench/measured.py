@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from flexibench.bench import schema
-from flexibench.bench.record import STATUSES
 from flexibench.bench.store import TableFile
+from flexibench.core.record import STATUSES
 
 _OK = STATUSES.index("ok")
 

@@ -27,10 +27,10 @@ from flexibench.bench.curves import UNIT as CURVE_UNIT
 from flexibench.bench.curves import curve_column, tokens_per_step
 from flexibench.bench.flops import DEFAULT_SEQ_LEN, card_flops
 from flexibench.bench.journal import expand_shard_paths, read_shards
-from flexibench.bench.record import STATUSES, ResultRecord
 from flexibench.bench.store import as_column, atomic_output, write_file
-from flexibench.errors import DataError
-from flexibench.space import DesignSpace, ModelCard, card_hash
+from flexibench.core import DesignSpace, ModelCard, card_hash
+from flexibench.core.errors import DataError
+from flexibench.core.record import STATUSES, ResultRecord
 
 PAPER_VOCAB_SIZE = 50_265  # RoBERTa tokenizer, as in the paper (Table 3 parameter counts)
 
@@ -91,7 +91,7 @@ def pack(
     the design space) and leaves ``out`` untouched. ``out`` must be a new path or an
     existing FlexiBench table, and not one of the inputs (:func:`check_out_path`).
     """
-    from flexibench.version import __version__
+    from flexibench.core.version import __version__
 
     space = space or DesignSpace.default()
     shards = list(shards)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flexibench.space import ModelCard
+from flexibench.core import ModelCard
 
 
 class ParameterCounter:

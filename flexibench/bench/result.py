@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from flexibench.errors import FlexiBenchError
-from flexibench.space import ModelCard
+from flexibench.core import ModelCard
+from flexibench.core.errors import FlexiBenchError
 
 SOURCES = ("table", "surrogate")
 

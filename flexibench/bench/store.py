@@ -24,7 +24,7 @@ import h5py
 import numpy as np
 
 from flexibench.bench import schema
-from flexibench.errors import DataError, file_problem
+from flexibench.core.errors import DataError, file_problem
 
 # Errors h5py raises on a damaged file (truncated, bad superblock, bad B-tree, bad heap).
 _H5_ERRORS = (OSError, KeyError, ValueError, RuntimeError, TypeError, UnicodeDecodeError, IndexError)

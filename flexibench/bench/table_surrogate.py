@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 
 from flexibench.bench import schema
-from flexibench.errors import DataError
-from flexibench.space import DesignSpace, ModelCard, naive_features
+from flexibench.core import DesignSpace, ModelCard, naive_features
+from flexibench.core.errors import DataError
 
 MIN_CARDS = 10  # fewer measured cards than this: no surrogate (its figures would be noise)
 DEFAULT_OPTIONS: dict[str, Any] = {"n_members": 5, "hidden": (64, 64), "epochs": 300, "lr": 3e-3, "weight_decay": 1e-4}
@@ -38,7 +38,7 @@ CV_FOLDS, CV_REPEATS = 5, 3  # what pack stores as cv_* figures (and paper_repro
 
 def mean_scores_per_arch(arch: np.ndarray, status: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows of measured cards and their mean score over ``ok`` records with a finite score."""
-    from flexibench.bench.record import STATUSES
+    from flexibench.core.record import STATUSES
 
     keep = (status == STATUSES.index("ok")) & np.isfinite(score)
     rows, inverse = np.unique(arch[keep], return_inverse=True)
@@ -52,7 +52,7 @@ class SurrogateInputs:
     """What the surrogate reads of a card: ``features``, then its standardised log parameter count.
 
     ``features`` is ``naive`` (the card's design choices one-hot, layer by layer:
-    :func:`flexibench.space.naive_features`) or ``embedding`` (its Transformer2vec
+    :func:`flexibench.core.naive_features`) or ``embedding`` (its Transformer2vec
     row). Repeated K-fold cross-validation on 357 measured cards ranked unseen cards
     far better with the one-hot choices (Kendall tau 0.78 against 0.69,
     ``paper_repro/surrogate_cv.py``), and they need no graph library for cards

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from flexibench.bench.journal import JournalWriter
-from flexibench.bench.record import ResultRecord
-from flexibench.space import DesignSpace, ModelCard, card_hash
+from flexibench.core import DesignSpace, ModelCard, card_hash
+from flexibench.core.record import ResultRecord
 
 
 def card_features(card: ModelCard, space: DesignSpace | None = None) -> np.ndarray:

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from flexibench.bench import schema
-from flexibench.bench.record import STATUSES
 from flexibench.bench.store import TableFile
-from flexibench.errors import DataError
+from flexibench.core.errors import DataError
+from flexibench.core.record import STATUSES
 
 
 @dataclass
@@ -122,7 +122,7 @@ def _check(table: TableFile, report: VerifyReport, check_hashes: bool) -> None:
 
 
 def _check_cards(table: TableFile, archs: dict[str, np.ndarray], problems: list[str], check_hashes: bool) -> None:
-    from flexibench.space import DesignSpace, ModelCard, card_hash
+    from flexibench.core import DesignSpace, ModelCard, card_hash
 
     try:
         space = DesignSpace.from_yaml(str(table.meta.get("design_space_yaml", "")))

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 import numba
 import numpy as np
 
+from flexibench.core.card import ModelCard
 from flexibench.library.costs import CostModel
 from flexibench.library.ged import profile
-from flexibench.space.card import ModelCard
 
 TABLE_KIND = "ged_lower_bound_x10"
 

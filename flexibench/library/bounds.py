@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from flexibench.core.card import ModelCard
+from flexibench.core.graph import card_graph
 from flexibench.library.costs import CostModel
 from flexibench.library.ged import ged_lower_bound_x10, node_costs
-from flexibench.space.card import ModelCard
-from flexibench.space.graph import card_graph
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ import argparse
 import json
 import time
 
-from flexibench.space.card import ModelCard
-from flexibench.space.commands import add_space_option, space_from_args
+from flexibench.core.card import ModelCard
+from flexibench.core.commands import add_space_option, space_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from flexibench.errors import CardError
-from flexibench.space.design_space import DesignSpace
-from flexibench.space.graph import ADD_NORM, INPUT, OUTPUT, ff_label, head_label
+from flexibench.core.design_space import DesignSpace
+from flexibench.core.errors import CardError
+from flexibench.core.graph import ADD_NORM, INPUT, OUTPUT, ff_label, head_label
 
 SEPARATOR = ""
 EDGE_COST_X10 = 1  # one edge insertion/deletion = 0.1 GED = 1 in x10 units

@@ -32,9 +32,9 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from flexibench.core.card import ModelCard
+from flexibench.core.graph import BlockGraph, card_graph
 from flexibench.library.costs import CostModel
-from flexibench.space.card import ModelCard
-from flexibench.space.graph import BlockGraph, card_graph
 
 GraphLike = ModelCard | BlockGraph
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from flexibench.errors import CardError
+from flexibench.core.card import ModelCard
+from flexibench.core.design_space import DesignSpace
+from flexibench.core.errors import CardError
+from flexibench.core.graph import card_hash
 from flexibench.library.library import Library, build_library
-from flexibench.space.card import ModelCard
-from flexibench.space.design_space import DesignSpace
-from flexibench.space.graph import card_hash
 
 
 def crossover_cards(

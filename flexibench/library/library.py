@@ -17,13 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from flexibench.errors import CardError, DataError
+from flexibench.core.card import ModelCard
+from flexibench.core.design_space import DesignSpace
+from flexibench.core.errors import CardError, DataError
+from flexibench.core.graph import card_hash
 from flexibench.library import all_pairs, embedding, neighbours, store
 from flexibench.library.costs import CostModel
 from flexibench.library.ged import lower_bound_from_profiles, profile
-from flexibench.space.card import ModelCard
-from flexibench.space.design_space import DesignSpace
-from flexibench.space.graph import card_hash
 
 FORMAT_VERSION = 1
 ANCHORS = 256

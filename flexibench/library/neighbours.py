@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from flexibench.space.card import ModelCard, biased_overlap
+from flexibench.core.card import ModelCard, biased_overlap
 
 DEFAULT_K = 100
 DEFAULT_TAU = 0.8

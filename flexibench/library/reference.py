@@ -33,9 +33,9 @@ from dataclasses import dataclass
 
 import networkx as nx
 
+from flexibench.core.card import ModelCard
+from flexibench.core.graph import BlockGraph, card_graph
 from flexibench.library.costs import CostModel
-from flexibench.space.card import ModelCard
-from flexibench.space.graph import BlockGraph, card_graph
 
 HALF_STEP = 0.05  # half of the smallest cost difference (one edge, 0.1)
 

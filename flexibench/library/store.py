@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from flexibench.errors import DataError
+from flexibench.core.design_space import DesignSpace
+from flexibench.core.errors import DataError
 from flexibench.library.costs import CostModel
-from flexibench.space.design_space import DesignSpace
 
 
 def cache_dir(path: str | os.PathLike | None = None) -> Path:

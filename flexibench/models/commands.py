@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from flexibench.space.card import ModelCard
+from flexibench.core.card import ModelCard
 
 DEFAULT_VOCAB = 50265  # RoBERTa tokenizer, as in the paper's Table 3
 

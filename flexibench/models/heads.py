@@ -15,10 +15,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from flexibench.errors import CardError
+from flexibench.core import ModelCard
+from flexibench.core.errors import CardError
 from flexibench.models.layers import LAYER_NORM_EPS
 from flexibench.models.model import FlexiBERT, init_weights, seeded
-from flexibench.space import ModelCard
 
 IGNORE_INDEX = -100
 

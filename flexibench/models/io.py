@@ -16,10 +16,10 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from flexibench.errors import DataError
+from flexibench.core import ModelCard
+from flexibench.core.errors import DataError
 from flexibench.models.heads import FlexiBERTForMaskedLM, FlexiBERTForSequenceClassification
 from flexibench.models.model import FlexiBERT, ModelOptions
-from flexibench.space import ModelCard
 
 FORMAT_VERSION = 1
 WEIGHTS, CARD, CONFIG = "model.safetensors", "card.json", "config.json"

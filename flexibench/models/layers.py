@@ -4,7 +4,7 @@ Feed-forward stacks come in two modes (see ``docs/models.md``):
 
 * ``"residual"`` (default) - every width ``f_k`` of the stack is its own block
   ``LayerNorm(x + W2 GELU(W1 x))`` with ``W1: h -> f_k``, ``W2: f_k -> h``. This is the
-  block graph of :func:`flexibench.space.card_graph` (each ``f`` node has its own
+  block graph of :func:`flexibench.core.card_graph` (each ``f`` node has its own
   add & norm), so graph, hash and model describe the same network.
 * ``"sequential"`` - the authors' released code: one MLP ``h -> f_1 -> ... -> f_K -> h``
   with GELU between and a single add & norm. Only this mode reproduces the paper's
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from flexibench.errors import CardError
+from flexibench.core.errors import CardError
 from flexibench.models.ops import PaddingMask, build_operation
 
 FF_MODES = ("residual", "sequential")

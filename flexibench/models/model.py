@@ -1,6 +1,6 @@
 """The FlexiBERT encoder: embeddings, heterogeneous encoder layers, projections between them.
 
-A model is built from a :class:`~flexibench.space.ModelCard`; the card is kept on the
+A model is built from a :class:`~flexibench.core.ModelCard`; the card is kept on the
 module (``model.card``) so that weight transfer, saving and parameter summaries can
 reason about layers by their design choices.
 """
@@ -14,10 +14,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from flexibench.errors import CardError
+from flexibench.core import ModelCard
+from flexibench.core.errors import CardError
 from flexibench.models.layers import FF_MODES, LAYER_NORM_EPS, Embeddings, EncoderLayer
 from flexibench.models.ops import PaddingMask
-from flexibench.space import ModelCard
 
 INIT_STD = 0.02
 

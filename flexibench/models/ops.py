@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from flexibench.errors import CardError
+from flexibench.core.errors import CardError
 from flexibench.models.relative import RelativeAttention, RelativePositionBias
 
 

@@ -16,10 +16,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from flexibench.errors import CardError
+from flexibench.core import ModelCard
+from flexibench.core.errors import CardError
 from flexibench.models.heads import FlexiBERTForMaskedLM, FlexiBERTForSequenceClassification
 from flexibench.models.model import FlexiBERT
-from flexibench.space import ModelCard
 
 HEADS = ("mlm", "cls", "encoder")
 

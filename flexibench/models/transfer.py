@@ -4,7 +4,7 @@ The biased overlap of two cards counts identical encoder layers from the input a
 stops at the first difference. A query model ``q`` may start from a trained neighbour
 ``n``: the shared prefix (and the token embeddings, when the first hidden sizes agree)
 is copied, everything else keeps its fresh initialisation. ``biased_overlap`` lives
-in :mod:`flexibench.space.card` (torch-free) and is re-exported here.
+in :mod:`flexibench.core.card` (torch-free) and is re-exported here.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from flexibench.errors import FlexiBenchError
-from flexibench.space.card import ModelCard, biased_overlap  # noqa: F401 - re-exported
+from flexibench.core.card import ModelCard, biased_overlap  # noqa: F401 - re-exported
+from flexibench.core.errors import FlexiBenchError
 
 if TYPE_CHECKING:  # keep this module importable without torch
     from torch import nn

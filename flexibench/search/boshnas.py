@@ -36,12 +36,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from flexibench.core import ModelCard
+from flexibench.core.named import INITIAL_MODELS
 from flexibench.search.acquisition import exploration, upper_confidence_bound
 from flexibench.search.encodings import Encoding
 from flexibench.search.gobi import gobi, snap
 from flexibench.search.protocol import PoolOptimizer, check_choice
-from flexibench.space import ModelCard
-from flexibench.space.named import INITIAL_MODELS
 from flexibench.surrogates.base import seeded_torch
 from flexibench.surrogates.mc_dropout import MCDropoutTeacher, StudentNetwork
 from flexibench.surrogates.mlp import MLPRegressor

@@ -8,7 +8,7 @@ import shlex
 import sys
 import time
 
-from flexibench.errors import FlexiBenchError
+from flexibench.core.errors import FlexiBenchError
 from flexibench.search.encodings import ENCODINGS
 from flexibench.search.leaderboard import DEFAULT_BUDGETS, write_leaderboard
 from flexibench.search.objective import OBJECTIVES, SyntheticObjective, TableObjective

@@ -14,8 +14,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from flexibench.errors import FlexiBenchError
-from flexibench.space import LEVELS, DesignSpace, ModelCard, naive_features
+from flexibench.core import LEVELS, DesignSpace, ModelCard, naive_features
+from flexibench.core.errors import FlexiBenchError
 
 ENCODINGS = ("naive", "t2v")
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import mannwhitneyu
 
-from flexibench.errors import FlexiBenchError
+from flexibench.core.errors import FlexiBenchError
 from flexibench.search.runner import read_trajectory
 
 DEFAULT_BUDGETS = (10, 25, 50, 100)

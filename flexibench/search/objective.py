@@ -16,8 +16,8 @@ import numpy as np
 
 from flexibench.bench.cost import transfer_cost_s
 from flexibench.bench.cost import transfer_share as default_transfer_share
-from flexibench.errors import FlexiBenchError
-from flexibench.space import DesignSpace, ModelCard, naive_features
+from flexibench.core import DesignSpace, ModelCard, naive_features
+from flexibench.core.errors import FlexiBenchError
 
 OBJECTIVES = ("synthetic", "table")
 __all__ = ["OBJECTIVES", "Evaluation", "Objective", "SyntheticObjective", "TableObjective"]

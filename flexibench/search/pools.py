@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from flexibench.core import DesignSpace, ModelCard
 from flexibench.search.encodings import Encoding, normalise
 from flexibench.search.protocol import SearchError
-from flexibench.space import DesignSpace, ModelCard
 
 
 def restrict(encoding: Encoding, keep: Callable[[ModelCard], bool] | Iterable[ModelCard]) -> Encoding:

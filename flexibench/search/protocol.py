@@ -20,9 +20,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from flexibench.errors import FlexiBenchError
+from flexibench.core import DesignSpace, ModelCard
+from flexibench.core.errors import FlexiBenchError
 from flexibench.search.encodings import Encoding
-from flexibench.space import DesignSpace, ModelCard
 
 
 class SearchError(FlexiBenchError, ValueError):

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from flexibench.core import DesignSpace
 from flexibench.search.encodings import Encoding, make_encoding
 from flexibench.search.protocol import PoolOptimizer, SearchError
-from flexibench.space import DesignSpace
 
 
 def _optimizer_class(kind: str) -> type[PoolOptimizer]:

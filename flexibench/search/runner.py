@@ -28,13 +28,13 @@ from typing import Any
 
 import numpy as np
 
+from flexibench.core import DesignSpace, ModelCard
+from flexibench.core.version import __version__
 from flexibench.search.encodings import Encoding
 from flexibench.search.objective import Evaluation, Objective
 from flexibench.search.protocol import Observation, Optimizer, SearchError
 from flexibench.search.registry import make_optimizer
 from flexibench.search.transfer import TransferIndex
-from flexibench.space import DesignSpace, ModelCard
-from flexibench.version import __version__
 
 ObjectiveLike = Objective | Callable[[], Objective]
 

@@ -3,7 +3,7 @@
 A query ``q`` may skip pretraining when some already-trained card ``n`` has a
 biased overlap fraction ``O_f(q, n) = overlap / l_q >= tau`` (paper: tau = 0.8),
 where the biased overlap counts identical encoder layers from the input and stops
-at the first difference (:func:`flexibench.space.card.biased_overlap`).
+at the first difference (:func:`flexibench.core.card.biased_overlap`).
 :class:`TransferIndex` makes the check O(layers) per query by indexing every
 prefix of every trained card.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from flexibench.space.card import ModelCard, biased_overlap  # noqa: F401 - re-exported
+from flexibench.core.card import ModelCard, biased_overlap  # noqa: F401 - re-exported
 
 
 def required_overlap(layers: int, tau: float) -> int:

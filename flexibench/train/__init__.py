@@ -1,6 +1,6 @@
 """Training harness: corpus and GLUE data, tokenizer, recipes (fidelities), MLM pretraining, fine-tuning, runners."""
 
-from flexibench.train.recipes import Recipe, load_recipe
+from flexibench.core.recipes import Recipe, load_recipe
 
 __all__ = ["Recipe", "evaluate", "load_recipe"]
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Sequence
 
-from flexibench.space import INITIAL_MODELS, ModelCard, card_hash
+from flexibench.core import INITIAL_MODELS, ModelCard, card_hash
 
 ABLATIONS = ("flexibert-mini", "flexibert-mini-wo-s", "flexibert-mini-wo-h")
 FAMILIES = ("SA", "LT", "DSC", "mixed")
@@ -79,7 +79,7 @@ def _round_robin(pools: Sequence[list[ModelCard]], n: int) -> list[ModelCard]:
 
 def queue_lines(cards: Sequence[ModelCard]) -> list[str]:
     """One line per card for a sweep's ``--cards`` file: the paper's name where it has one, else JSON."""
-    from flexibench.space.named import NAMED_CARDS
+    from flexibench.core.named import NAMED_CARDS
 
     names = {card_hash(ModelCard.named(name)): name for name in NAMED_CARDS}
     return [names.get(card_hash(card), card.to_json()) for card in cards]

@@ -9,7 +9,7 @@ import signal
 from contextlib import closing
 from typing import Any
 
-from flexibench.errors import DataError
+from flexibench.core.errors import DataError
 
 
 def register(subparsers: Any) -> None:
@@ -52,9 +52,9 @@ def _train(args: argparse.Namespace) -> int:
     import torch
 
     from flexibench.bench.journal import JournalWriter
-    from flexibench.space import ModelCard
+    from flexibench.core import ModelCard
+    from flexibench.core.recipes import load_recipe
     from flexibench.train.evaluate import evaluate, resolve_data_dir
-    from flexibench.train.recipes import load_recipe
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -79,9 +79,9 @@ def _seeds(text: str) -> list[int]:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from flexibench.space import NAMED_CARDS, ModelCard
+    from flexibench.core import NAMED_CARDS, ModelCard
+    from flexibench.core.recipes import load_recipe
     from flexibench.train.evaluate import resolve_data_dir
-    from flexibench.train.recipes import load_recipe
     from flexibench.train.sweep import paper_queue, read_cards_file, run_sweep, sample_cards
 
     recipe = load_recipe(args.recipe)

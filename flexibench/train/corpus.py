@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from flexibench.errors import DataError
+from flexibench.core.errors import DataError
 
 DATA_ENV = "FLEXIBENCH_DATA"
 

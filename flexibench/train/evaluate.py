@@ -26,15 +26,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from flexibench.bench.record import ResultRecord
-from flexibench.errors import DataError
-from flexibench.space import ModelCard, card_hash
+from flexibench.core import ModelCard, card_hash
+from flexibench.core.errors import DataError
+from flexibench.core.recipes import MLM_TASK, Recipe, TaskPlan, load_recipe
+from flexibench.core.record import ResultRecord
+from flexibench.core.tasks import glue_average, mlm_score, task_spec
 from flexibench.train.corpus import DATA_ENV
-from flexibench.train.glue import TaskData, carve, local_split_file, read_hub, read_local, take, task_spec
-from flexibench.train.metrics import glue_average, mlm_score
+from flexibench.train.glue import TaskData, carve, local_split_file, read_hub, read_local, take
 from flexibench.train.outcome import Measured, record_of
 from flexibench.train.pretrain import Diverged, TrainingState, pretrain
-from flexibench.train.recipes import MLM_TASK, Recipe, TaskPlan, load_recipe
 from flexibench.train.tokenizer import get_tokenizer
 
 
@@ -108,7 +108,7 @@ def prepare_task(
 def library_versions() -> dict[str, str]:
     import tokenizers
 
-    from flexibench.version import __version__
+    from flexibench.core.version import __version__
 
     return {
         "python": platform.python_version(),

@@ -18,10 +18,11 @@ import torch
 from tokenizers import Tokenizer
 from torch import nn
 
-from flexibench.train.glue import TaskData, task_spec
-from flexibench.train.metrics import primary_score, task_metrics
+from flexibench.core.recipes import FinetuneConfig
+from flexibench.core.tasks import primary_score, task_spec
+from flexibench.train.glue import TaskData
+from flexibench.train.metrics import task_metrics
 from flexibench.train.pretrain import adamw, check_loss, linear_schedule, optimizer_step
-from flexibench.train.recipes import FinetuneConfig
 
 
 @dataclass

@@ -19,81 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from flexibench.errors import DataError
-
-
-@dataclass(frozen=True)
-class TaskSpec:
-    """How one GLUE task is laid out locally and on the hub, and how it is scored."""
-
-    name: str
-    folder: str
-    hub_name: str
-    text_a: str  # local column name (or index for header-less files)
-    text_b: str | None
-    label: str
-    labels: tuple[str, ...] | None  # class names in hub order; None = regression
-    metric: str  # primary metric name (see flexibench.train.metrics)
-    hub_text_a: str = ""
-    hub_text_b: str | None = None
-    dev_file: str = "dev.tsv"
-    hub_dev_split: str = "validation"
-    header: bool = True
-    train_files: tuple[str, ...] = ("train.tsv",)
-    collection: str = "glue"  # sub-folder of the data dir and hub dataset name
-
-    @property
-    def num_labels(self) -> int:
-        return 1 if self.labels is None else len(self.labels)
-
-    @property
-    def is_regression(self) -> bool:
-        return self.labels is None
-
-
-_BIN = ("0", "1")
-_NLI2 = ("entailment", "not_entailment")
-GLUE_TASKS: dict[str, TaskSpec] = {
-    spec.name: spec
-    for spec in (
-        TaskSpec("CoLA", "CoLA", "cola", "3", None, "1", _BIN, "mcc", "sentence", header=False),
-        TaskSpec("SST-2", "SST-2", "sst2", "sentence", None, "label", _BIN, "accuracy", "sentence"),
-        TaskSpec("MRPC", "MRPC", "mrpc", "#1 String", "#2 String", "Quality", _BIN, "f1", "sentence1", "sentence2"),
-        TaskSpec(
-            "STS-B", "STS-B", "stsb", "sentence1", "sentence2", "score", None, "pearson", "sentence1", "sentence2"
-        ),
-        TaskSpec(
-            "QQP",
-            "QQP",
-            "qqp",
-            "question1",
-            "question2",
-            "is_duplicate",
-            _BIN,
-            "f1",
-            "question1",
-            "question2",
-            train_files=("train.tsv", "train_subset.tsv"),
-        ),
-        TaskSpec(
-            "MNLI",
-            "MNLI",
-            "mnli",
-            "sentence1",
-            "sentence2",
-            "gold_label",
-            ("entailment", "neutral", "contradiction"),
-            "accuracy",
-            "premise",
-            "hypothesis",
-            dev_file="dev_matched.tsv",
-            hub_dev_split="validation_matched",
-        ),
-        TaskSpec("QNLI", "QNLI", "qnli", "question", "sentence", "label", _NLI2, "accuracy", "question", "sentence"),
-        TaskSpec("RTE", "RTE", "rte", "sentence1", "sentence2", "label", _NLI2, "accuracy", "sentence1", "sentence2"),
-        TaskSpec("WNLI", "WNLI", "wnli", "sentence1", "sentence2", "label", _BIN, "accuracy", "sentence1", "sentence2"),
-    )
-}
+from flexibench.core.errors import DataError
+from flexibench.core.tasks import TaskSpec, task_spec
 
 
 @dataclass
@@ -124,20 +51,6 @@ class TaskData:
 
     def example_key(self, i: int) -> str:
         return self.text_a[i] + "\x1f" + ("" if self.text_b is None else self.text_b[i])
-
-
-def task_spec(name: str) -> TaskSpec:
-    """Look up a task by name (case-insensitive, ``sst2`` and ``SST-2`` both work)."""
-    wanted = name.strip().lower().replace("-", "").replace("_", "")
-    for spec in GLUE_TASKS.values():
-        if wanted in (spec.name.lower().replace("-", ""), spec.hub_name):
-            return spec
-    from flexibench.train import superglue
-
-    for spec in superglue.SUPERGLUE_TASKS.values():
-        if name.strip().lower() == spec.name.lower():
-            return spec
-    raise DataError(f"unknown task {name!r}; known: {sorted(GLUE_TASKS) + sorted(superglue.SUPERGLUE_TASKS)}")
 
 
 # ------------------------------------------------------------------ local files

@@ -9,13 +9,11 @@ Degenerate inputs (a constant prediction) give the value the definition gives
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from scipy import stats
 from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 
-from flexibench.train.glue import task_spec
+from flexibench.core.tasks import task_spec
 
 
 def _correlation(fn, preds: np.ndarray, labels: np.ndarray) -> float:  # noqa: ANN001 - scipy function
@@ -44,30 +42,3 @@ def task_metrics(task: str, predictions: np.ndarray, labels: np.ndarray) -> dict
     if spec.metric == "f1":
         out["f1"] = 100 * float(f1_score(gold, preds, zero_division=0.0))
     return out
-
-
-def primary_score(task: str, metrics: dict[str, float]) -> float:
-    """The number of ``task`` that enters the average (NaN when the task was not run)."""
-    return float(metrics.get(task_spec(task).metric, math.nan))
-
-
-def mlm_score(loss: float, vocab_size: int) -> float:
-    """Held-out MLM as a percentage: the share of a uniform guess's cross-entropy the model removes.
-
-    ``100 * (1 - loss / ln V)``: 0 for a uniform guess, 100 for a perfect model. A monotone
-    map of the held-out loss (so it ranks models exactly as the loss does) that, unlike
-    masked-token accuracy, does not collapse to the few most frequent tokens early in
-    training: at CPU budgets accuracy's seed noise was as large as the differences
-    between architectures, the loss's about a tenth (docs/harness.md).
-    """
-    if vocab_size < 2:
-        raise ValueError(f"vocabulary size {vocab_size} must be at least 2")
-    return 100.0 * (1.0 - float(loss) / math.log(vocab_size))
-
-
-def glue_average(task_scores: dict[str, float], scored: list[str]) -> float:
-    """Mean of the scored tasks' primary metrics; NaN if any scored task is missing (no silent partial average)."""
-    values = [task_scores.get(task, math.nan) for task in scored]
-    if not values or any(math.isnan(v) for v in values):
-        return math.nan
-    return float(np.mean(values))

@@ -15,8 +15,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from flexibench.bench.record import ResultRecord
-from flexibench.space import ModelCard, card_hash
+from flexibench.core import ModelCard, card_hash
+from flexibench.core.record import ResultRecord
 
 
 @dataclass

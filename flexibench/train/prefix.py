@@ -18,10 +18,10 @@ import math
 from dataclasses import replace
 from typing import Any
 
-from flexibench.bench.record import ResultRecord
-from flexibench.errors import DataError
-from flexibench.train.metrics import mlm_score
-from flexibench.train.recipes import MLM_TASK, Recipe, load_recipe
+from flexibench.core.errors import DataError
+from flexibench.core.recipes import MLM_TASK, Recipe, load_recipe
+from flexibench.core.record import ResultRecord
+from flexibench.core.tasks import mlm_score
 
 FREE = ("name", "description")  # what may differ between the long recipe and the cut one, besides steps
 

@@ -22,9 +22,9 @@ import torch
 from tokenizers import Tokenizer
 from torch import nn
 
-from flexibench.errors import DataError
+from flexibench.core.errors import DataError
+from flexibench.core.recipes import PretrainConfig
 from flexibench.train.corpus import read_corpus
-from flexibench.train.recipes import PretrainConfig
 from flexibench.train.tokenizer import CLS, MASK, PAD, SEP, SPECIAL_TOKENS
 
 IGNORE_INDEX = -100

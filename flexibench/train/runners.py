@@ -35,8 +35,8 @@ from typing import Any
 from tqdm import tqdm
 
 from flexibench.bench.journal import JournalWriter
-from flexibench.bench.record import ResultRecord
-from flexibench.bench.record_schema import RecordError, storable
+from flexibench.core.record import ResultRecord
+from flexibench.core.record_schema import RecordError, storable
 
 WORKERS_LOCK = ".sweep-workers.lock"  # held (shared) by every live pool worker writing into the folder
 PR_SET_PDEATHSIG = 1

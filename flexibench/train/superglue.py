@@ -12,44 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from flexibench.errors import DataError
-from flexibench.train.glue import TaskData, TaskSpec
-
-_NLI3 = ("entailment", "contradiction", "neutral")
-SUPERGLUE_TASKS: dict[str, TaskSpec] = {
-    spec.name: spec
-    for spec in (
-        TaskSpec("SG-CB", "CB", "cb", "premise", "hypothesis", "label", _NLI3, "accuracy", "premise", "hypothesis"),
-        TaskSpec(
-            "SG-RTE",
-            "RTE",
-            "rte",
-            "premise",
-            "hypothesis",
-            "label",
-            ("entailment", "not_entailment"),
-            "accuracy",
-            "premise",
-            "hypothesis",
-        ),
-        TaskSpec(
-            "SG-BoolQ",
-            "BoolQ",
-            "boolq",
-            "question",
-            "passage",
-            "label",
-            ("False", "True"),
-            "accuracy",
-            "question",
-            "passage",
-        ),
-    )
-}
-for _name, _spec in list(SUPERGLUE_TASKS.items()):
-    SUPERGLUE_TASKS[_name] = TaskSpec(
-        **{**_spec.__dict__, "dev_file": "val.jsonl", "train_files": ("train.jsonl",), "collection": "super_glue"}
-    )
+from flexibench.core.errors import DataError
+from flexibench.core.tasks import TaskSpec
+from flexibench.train.glue import TaskData
 
 
 def read_jsonl(path: str | Path, spec: TaskSpec) -> TaskData:

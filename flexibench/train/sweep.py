@@ -27,10 +27,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from flexibench.bench.journal import read_shards
-from flexibench.bench.record import ResultRecord
-from flexibench.errors import DataError
-from flexibench.space import INITIAL_MODELS, DesignSpace, ModelCard, card_hash
-from flexibench.train.recipes import Recipe
+from flexibench.core import INITIAL_MODELS, DesignSpace, ModelCard, card_hash
+from flexibench.core.errors import DataError
+from flexibench.core.recipes import Recipe
+from flexibench.core.record import ResultRecord
 from flexibench.train.runners import WORKERS_LOCK, Job, run_local, run_ray
 
 FLEXIBERT_MINI_FAMILY = ("flexibert-mini", "flexibert-mini-wo-s", "flexibert-mini-wo-h")

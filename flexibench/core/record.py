@@ -13,7 +13,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from flexibench.errors import DataError
+from flexibench.core.errors import DataError
 
 STATUSES = ("ok", "diverged", "failed")
 

@@ -1,4 +1,4 @@
-"""The record schema: what a stored :class:`~flexibench.bench.record.ResultRecord` may hold.
+"""The record schema: what a stored :class:`~flexibench.core.record.ResultRecord` may hold.
 
 A journal line's checksum proves the line is what a writer wrote, not that a writer
 wrote something sensible. This schema is the second gate, applied to every record
@@ -10,7 +10,7 @@ alike) and to every record before it is written:
 - every other number is finite or ``null`` (``null`` = not measured); losses and times are >= 0;
 - scores are percentages: 0-100, or -100-100 for the correlation metrics (CoLA's MCC, STS-B's
   Pearson) and for a ``score`` averaged over one of them;
-- ``status`` is one of :data:`~flexibench.bench.record.STATUSES`; a record that is not ``ok`` has no score;
+- ``status`` is one of :data:`~flexibench.core.record.STATUSES`; a record that is not ``ok`` has no score;
 - ``fidelity`` is a printable name without ``/`` (it becomes an HDF5 group name).
 
 Non-finite numbers never reach a file: :func:`storable` writes them as ``null`` and, when the
@@ -26,9 +26,9 @@ from collections.abc import Mapping
 from dataclasses import fields, replace
 from typing import Any
 
-from flexibench.bench.record import STATUSES, ResultRecord
-from flexibench.errors import CardError, DataError, shorten
-from flexibench.space.card import ModelCard
+from flexibench.core.card import ModelCard
+from flexibench.core.errors import CardError, DataError, shorten
+from flexibench.core.record import STATUSES, ResultRecord
 
 INT64 = 2**63
 SIGNED_TASKS = frozenset({"cola", "stsb"})  # primary metric MCC / Pearson: -100..100 (tested against glue.py)

@@ -17,7 +17,8 @@ from typing import Any
 
 import yaml
 
-from flexibench.errors import DataError
+from flexibench.core.errors import DataError
+from flexibench.core.tasks import task_spec
 
 BUILTIN = ("nano", "micro", "paper")
 MLM_TASK = "MLM"  # the held-out masked-LM "task": scored from pretraining, no fine-tuning
@@ -151,8 +152,6 @@ class Recipe:
             raise DataError(f"recipe {data['name']}: pretrain.precision must be one of {list(PRECISIONS)}")
         if pre.get("schedule", "linear") not in ("linear", "constant"):
             raise DataError(f"recipe {data['name']}: pretrain.schedule must be 'linear' or 'constant'")
-        from flexibench.train.glue import task_spec
-
         for task in tasks:
             task_spec(task)  # raises for an unknown task name
         if data.get("data_source", "local") not in ("local", "hub", "auto"):
@@ -211,7 +210,7 @@ def load_recipe(name_or_path: str | Path | dict[str, Any] | Recipe) -> Recipe:
         return Recipe.from_dict(name_or_path)
     text = str(name_or_path)
     if text in BUILTIN:
-        source = resources.files("flexibench.train").joinpath(f"recipes/{text}.yaml").read_text()
+        source = resources.files("flexibench.core").joinpath(f"recipes/{text}.yaml").read_text()
     elif Path(text).is_file():
         source = Path(text).read_text()
     else:

@@ -5,7 +5,7 @@ candidates), so it is immutable, hashable and canonical: aliases such as ``sa``,
 ``l`` or ``c`` are resolved once, here, and two cards that describe the same
 architecture compare equal. Structural checks (types, list lengths, known
 operations) live here; whether each value lies in a particular design space is
-checked by :meth:`flexibench.space.DesignSpace.validate`.
+checked by :meth:`flexibench.core.DesignSpace.validate`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flexibench.errors import CardError
+from flexibench.core.errors import CardError
 
 OPERATIONS = ("SA", "LT", "DSC")
 _OP_ALIASES = {
@@ -147,7 +147,7 @@ class ModelCard:
     @classmethod
     def named(cls, name: str) -> ModelCard:
         """A card from the paper by kebab-case name, e.g. ``bert-tiny`` or ``flexibert-mini``."""
-        from flexibench.space.named import NAMED_CARDS
+        from flexibench.core.named import NAMED_CARDS
 
         key = name.strip().lower().replace("_", "-").replace("/", "-") if isinstance(name, str) else None
         if key not in NAMED_CARDS or not key.isascii():

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from flexibench.space.card import ModelCard
-from flexibench.space.design_space import DesignSpace
+from flexibench.core.card import ModelCard
+from flexibench.core.design_space import DesignSpace
 
 
 def naive_features(cards: Sequence[ModelCard], space: DesignSpace) -> np.ndarray:

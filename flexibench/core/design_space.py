@@ -22,8 +22,8 @@ from typing import Any
 
 import yaml
 
-from flexibench.errors import CardError, DataError, file_problem
-from flexibench.space.card import OPERATIONS, ModelCard, canonical_operation, canonical_parameter
+from flexibench.core.card import OPERATIONS, ModelCard, canonical_operation, canonical_parameter
+from flexibench.core.errors import CardError, DataError, file_problem
 
 LEVELS = (1, 2, 3)
 _SPACE_KEYS = ("layers", "operations", "heads", "hidden", "ff_widths", "ff_depths")
@@ -343,7 +343,7 @@ _DEFAULT: list[DesignSpace] = []
 
 def _default_space() -> DesignSpace:
     if not _DEFAULT:
-        text = resources.files("flexibench.space").joinpath("design_space.yaml").read_text()
+        text = resources.files("flexibench.core").joinpath("design_space.yaml").read_text()
         _DEFAULT.append(DesignSpace.from_yaml(text))
     return _DEFAULT[0]
 

@@ -7,9 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from flexibench.space.card import ModelCard
-from flexibench.space.design_space import DesignSpace
-from flexibench.space.graph import card_graph, card_hash
+from flexibench.core.card import ModelCard
+from flexibench.core.design_space import DesignSpace
+from flexibench.core.graph import card_graph, card_hash
 
 
 def add_space_option(parser: argparse.ArgumentParser) -> None:

@@ -18,7 +18,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from flexibench.space.card import ModelCard
+from flexibench.core.card import ModelCard
 
 if TYPE_CHECKING:  # networkx is imported by to_networkx only: hashing and the CLI start without it
     import networkx as nx

@@ -182,3 +182,46 @@ def test_cut_command_appends_the_cuts_once(data_dir, tmp_path) -> None:  # noqa:
         main(["--from", str(tmp_path / "long"), "--recipe", str(short), "--out", str(tmp_path / "short")])
     (cut,) = read_shards([tmp_path / "short"])
     assert cut.fidelity == "tiny-mlm-3" and cut.task_metrics["MLM"]["loss"] == long.task_metrics["MLM"]["loss@3"]
+
+
+def test_snapshots_are_the_shorter_recipes_pretrained_models(data_dir, tmp_path) -> None:  # noqa: F811
+    """A snapshot after k steps of a constant-rate run holds the k-step recipe's weights, bit for bit."""
+    from safetensors.torch import load_file
+
+    from flexibench.core.card import ModelCard
+    from flexibench.train.evaluate import snapshot_folder
+
+    long_recipe, short_recipe = heldout_recipe(6, every=3), heldout_recipe(3)
+    states = tmp_path / "states"
+    run = {"seed": 0, "data_dir": data_dir, "device": "cpu"}
+    long = evaluate("bert-tiny", long_recipe, **run, state_dir=states, snapshot_every=3)
+    short = evaluate("bert-tiny", short_recipe, seed=0, data_dir=data_dir, device="cpu", save_dir=tmp_path / "short")
+    assert long.status == short.status == "ok", (long.error, short.error)
+    card = ModelCard.named("bert-tiny")
+    snapshot = snapshot_folder(states, card, load_recipe(long_recipe), 0, 3)
+    assert sorted(p.name for p in snapshot.parent.iterdir()) == ["step-3", "step-6"]
+    a, b = load_file(str(snapshot / "model.safetensors")), load_file(str(tmp_path / "short" / "model.safetensors"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(DataError, match="state_dir"):
+        evaluate("bert-tiny", long_recipe, seed=0, data_dir=data_dir, device="cpu", snapshot_every=3)
+
+
+def test_finetuning_depends_on_the_pretrained_weights_and_seed_only(data_dir) -> None:  # noqa: F811
+    """The same pretrained encoder fine-tunes to the same scores whatever consumed the random generator before."""
+    from flexibench.models import FlexiBERTForMaskedLM
+    from flexibench.train.evaluate import _Tasks
+    from flexibench.train.outcome import Measured
+    from flexibench.train.tokenizer import get_tokenizer
+
+    recipe = load_recipe(heldout_recipe(1))
+    tokenizer = get_tokenizer(recipe.vocab_size, corpus_dir=data_dir / "corpus")
+    model = FlexiBERTForMaskedLM.from_card("bert-tiny", tokenizer.get_vocab_size(), seed=0)
+    scores = []
+    for noise in (0, 7):
+        torch.rand(noise)  # what ran before fine-tuning moves the global generator
+        measured = Measured.for_tasks(recipe.runs)
+        tasks = _Tasks(recipe, data_dir, model.encoder, tokenizer, 0, torch.device("cpu"))
+        for task, plan in recipe.tasks.items():
+            tasks.run(task, plan, measured)
+        scores.append((measured.task_metrics, measured.finetune_losses))
+    assert scores[0] == scores[1] and scores[0][1]

@@ -45,6 +45,13 @@ def register(subparsers: Any) -> None:
     sweep.add_argument(
         "--state-dir", default=None, help="keep mid-run training state here; a restarted sweep continues from it"
     )
+    sweep.add_argument(
+        "--snapshot-every",
+        type=int,
+        default=0,
+        metavar="STEPS",
+        help="with --state-dir: also save each pretrained model every STEPS steps (under STATE_DIR/snapshots)",
+    )
     sweep.set_defaults(handler=_sweep)
 
 
@@ -110,6 +117,7 @@ def _sweep(args: argparse.Namespace) -> int:
         address=args.address,
         progress=not args.no_progress,
         state_dir=args.state_dir,
+        snapshot_every=args.snapshot_every,
     )
     with closing(records):
         for record in records:

@@ -144,6 +144,7 @@ def evaluate(
     device: str | torch.device | None = None,
     save_dir: str | Path | None = None,
     state_dir: str | Path | None = None,
+    snapshot_every: int = 0,
 ) -> ResultRecord:
     """Pretrain and fine-tune ``card`` under ``recipe`` with ``seed``.
 
@@ -158,7 +159,9 @@ def evaluate(
     pretrained MLM model so later evaluations can transfer from it. With ``state_dir``,
     pretraining keeps its state there at every held-out checkpoint and a rerun of the same
     evaluation continues from it (:class:`~flexibench.train.pretrain.TrainingState`); the
-    file is removed once the record is made.
+    file is removed once the record is made. ``snapshot_every`` > 0 (with ``state_dir``) also
+    saves the pretrained model every that many steps, under ``state_dir/snapshots/``
+    (:func:`snapshot_folder`), where a shorter recipe's fine-tuning can start from it.
     """
     from flexibench.models import FlexiBERTForMaskedLM
 
@@ -171,6 +174,7 @@ def evaluate(
     vocab = tokenizer.get_vocab_size()
     device_name, machine = machine_description(dev)
     measured = Measured.for_tasks(recipe.runs)
+    snapshots = _snapshots(state_dir, card, recipe, seed, snapshot_every)  # raises before any training
     try:
         seed_everything(seed)
         max_len = max(recipe.pretrain.seq_len, recipe.finetune.max_seq_len)
@@ -181,7 +185,17 @@ def evaluate(
         every = recipe.pretrain.heldout_every
         checkpoints = tuple(range(every, recipe.pretrain.steps, every)) if every > 0 else ()
         resume = None if state_dir is None else training_state(state_dir, card, recipe, seed, measured.transfer_source)
-        result = pretrain(model, tokenizer, corpus, recipe.pretrain, seed, dev, checkpoints=checkpoints, state=resume)
+        result = pretrain(
+            model,
+            tokenizer,
+            corpus,
+            recipe.pretrain,
+            seed,
+            dev,
+            checkpoints=checkpoints,
+            state=resume,
+            snapshots=snapshots,
+        )
         measured.pretrain_loss, measured.pretrain_time_s = result.loss, result.time_s
         measured.tokens_seen = result.tokens_seen
         if result.heldout:
@@ -213,6 +227,22 @@ def evaluate(
         machine=machine,
         versions=library_versions(),
     )
+
+
+def snapshot_folder(state_dir: str | Path, card: ModelCard, recipe: Recipe, seed: int, step: int) -> Path:
+    """Where :func:`evaluate` saves the model of (card, recipe, seed) after ``step`` pretraining steps."""
+    return Path(state_dir) / "snapshots" / f"{recipe.fidelity}-{card_hash(card)[:16]}-seed{int(seed)}" / f"step-{step}"
+
+
+def _snapshots(
+    state_dir: str | Path | None, card: ModelCard, recipe: Recipe, seed: int, every: int
+) -> dict[int, Path] | None:
+    if every <= 0:
+        return None
+    if state_dir is None:
+        raise DataError("snapshot_every needs a state_dir to keep the snapshots in")
+    steps = range(every, recipe.pretrain.steps + 1, every)
+    return {step: snapshot_folder(state_dir, card, recipe, seed, step) for step in steps}
 
 
 def training_state(

@@ -95,8 +95,14 @@ def train_task(
     seed: int,
     device: torch.device,
 ) -> tuple[nn.Module, float, float, int]:
-    """Train with early stopping; returns (best model, best validation score, last loss, epochs run)."""
+    """Train with early stopping; returns (best model, best validation score, last loss, epochs run).
+
+    Torch's generator is seeded here, so the new head's weights and the dropout masks depend
+    on ``seed`` alone, not on what ran before: fine-tuning a saved pretrained model gives
+    the same result as fine-tuning right after pretraining it.
+    """
     spec = task_spec(task)
+    torch.manual_seed(seed)
     model = make_model().to(device)
     optimizer = adamw(model, lr, config.weight_decay, (0.9, 0.98), 1e-6)
     steps_per_epoch = max(1, math.ceil(len(train.labels) / batch_size))

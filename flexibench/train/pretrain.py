@@ -13,6 +13,7 @@ import contextlib
 import logging
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +25,7 @@ from torch import nn
 
 from flexibench.core.errors import DataError
 from flexibench.core.recipes import PretrainConfig
+from flexibench.models.io import save_model
 from flexibench.train.corpus import read_corpus
 from flexibench.train.tokenizer import CLS, MASK, PAD, SEP, SPECIAL_TOKENS
 
@@ -270,6 +272,7 @@ def pretrain(
     device: torch.device | str = "cpu",
     checkpoints: tuple[int, ...] = (),
     state: TrainingState | None = None,
+    snapshots: Mapping[int, Path] | None = None,
 ) -> PretrainResult:
     """Train ``model`` (a FlexiBERTForMaskedLM) for ``config.steps`` MLM steps; raises :class:`Diverged`.
 
@@ -279,7 +282,10 @@ def pretrain(
     schedule, the data order and position, every random generator, the curves so far) at
     each checkpoint and at the end, and a run whose state file exists continues from it:
     the result equals an uninterrupted run's (tested), so a killed long run loses at most
-    the steps since its last checkpoint.
+    the steps since its last checkpoint. ``snapshots`` maps step counts to folders where the
+    model is saved (:func:`~flexibench.models.save_model`) after that many steps: with the
+    constant schedule the snapshot after k steps is the k-step recipe's pretrained model, so a
+    shorter recipe's fine-tuning can start from it without pretraining again.
     """
     start = time.perf_counter()
     device = torch.device(device)
@@ -332,6 +338,8 @@ def pretrain(
         optimizer_step(model, loss, optimizer, scheduler, config.grad_clip)
         curve.append(value)
         tokens += batch.numel()
+        if snapshots and step + 1 in snapshots:
+            save_model(model, snapshots[step + 1])
         if len(heldout) and step + 1 in checkpoints and step + 1 < config.steps:
             heldout_curve[step + 1] = heldout_mlm(model, heldout, tokenizer, config, device)
             log.info(

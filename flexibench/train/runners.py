@@ -59,6 +59,7 @@ class Job:
     transfer_from: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     state_dir: str | None = None  # keep mid-run training state here; a rerun continues from it
+    snapshot_every: int = 0  # also save the pretrained model every this many steps, under state_dir/snapshots
 
 
 def run_one(job: Job) -> ResultRecord:
@@ -79,6 +80,7 @@ def run_one(job: Job) -> ResultRecord:
             transfer_from=job.transfer_from,
             device=job.device,
             state_dir=job.state_dir,
+            snapshot_every=job.snapshot_every,
         )
     except Exception as exc:  # noqa: BLE001 - configuration errors too become a record
         record = _failed(job, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}")

@@ -172,6 +172,7 @@ def plan_jobs(
     data_dir: str | None = None,
     threads: int = 1,
     state_dir: str | None = None,
+    snapshot_every: int = 0,
 ) -> tuple[list[Job], int]:
     """Jobs still to run, in queue order (card-major, seeds inner), and how many were skipped as done."""
     done = finished_keys(out_dir)
@@ -184,7 +185,18 @@ def plan_jobs(
             if (digest, recipe.fidelity, int(seed)) in done:
                 skipped += 1
                 continue
-            jobs.append(Job(card.to_dict(), recipe_dict, int(seed), data_dir, shard, threads, state_dir=state_dir))
+            jobs.append(
+                Job(
+                    card.to_dict(),
+                    recipe_dict,
+                    int(seed),
+                    data_dir,
+                    shard,
+                    threads,
+                    state_dir=state_dir,
+                    snapshot_every=snapshot_every,
+                )
+            )
     return jobs, skipped
 
 
@@ -200,18 +212,20 @@ def run_sweep(
     address: str | None = None,
     progress: bool = True,
     state_dir: str | None = None,
+    snapshot_every: int = 0,
 ) -> Iterator[ResultRecord]:
     """Run every (card, seed) not yet in ``out_dir``; yields records as they are journaled.
 
     With ``state_dir`` each evaluation keeps its mid-run training state there, so a sweep
     stopped mid-evaluation and started again continues those evaluations from their last
     held-out checkpoint instead of from step 0. The folder is locked for the whole sweep
-    (:func:`lock_output_folder`).
+    (:func:`lock_output_folder`). ``snapshot_every`` > 0 keeps each evaluation's pretrained
+    model every that many steps under ``state_dir/snapshots`` (see :func:`~flexibench.train.evaluate.evaluate`).
     """
     if backend not in ("local", "ray"):
         raise DataError(f"backend must be 'local' or 'ray', not {backend!r}")
     with lock_output_folder(out_dir):
-        jobs, skipped = plan_jobs(cards, recipe, list(seeds), out_dir, data_dir, threads, state_dir)
+        jobs, skipped = plan_jobs(cards, recipe, list(seeds), out_dir, data_dir, threads, state_dir, snapshot_every)
         if skipped:
             warnings.warn(
                 f"resuming: {skipped} evaluation(s) already in {out_dir} are skipped", UserWarning, stacklevel=2

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from flexibench.bench.noise import seed_statistics
+from flexibench.bench.noise import budget_agreement, seed_statistics
 
 
 def test_architecture_share_matches_one_way_anova() -> None:
@@ -31,3 +31,19 @@ def test_architecture_share_matches_one_way_anova() -> None:
 
 def test_no_repeated_seeds_gives_no_statistics() -> None:
     assert seed_statistics(pd.DataFrame({"card": ["a", "b"], "seed": [0, 0], "score": [1.0, 2.0]})) == {"cards": 0}
+
+
+def test_budget_agreement_is_kendall_tau_of_half_against_full_budget() -> None:
+    rng = np.random.default_rng(0)
+    budgets = [250, 500, 750, 1000]
+    scores = rng.normal(size=(12, 4)).cumsum(axis=1)
+    scores[3, 0] = np.nan  # a card without the first checkpoint drops out of that comparison only
+    table = budget_agreement(scores, budgets)
+    assert list(table.budget) == [500, 1000]  # 750's half (375) is no checkpoint
+    row = table.set_index("budget").loc[500]
+    keep = np.isfinite(scores[:, 0])
+    assert row.cards == 11 and row.tau_half == pytest.approx(stats.kendalltau(scores[keep, 0], scores[keep, 1])[0])
+    assert table.set_index("budget").loc[1000].tau_final == pytest.approx(1.0)
+    assert table.set_index("budget").loc[1000].tau_half == pytest.approx(
+        stats.kendalltau(scores[:, 1], scores[:, 3])[0]
+    )

@@ -12,7 +12,7 @@ Spearman correlation of seed 0 against seed 1 across cards. Used by
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -50,3 +50,29 @@ def seed_statistics(rows: pd.DataFrame | Iterable[tuple[str, int, float]], colum
             rho, p = stats.spearmanr(pair[0], pair[1])
             out.update({"spearman_seed0_seed1": float(rho), "spearman_p": float(p), "spearman_cards": int(len(pair))})
     return out
+
+
+def budget_agreement(scores: np.ndarray, budgets: Sequence[int]) -> pd.DataFrame:
+    """How settled a ranking is at each budget: Kendall tau of the half-budget checkpoint against the budget.
+
+    ``scores`` is ``(cards, len(budgets))`` (NaN where a card has no checkpoint), as
+    :func:`flexibench.bench.curves.curve_column` returns it. For every budget ``b`` whose half
+    ``b / 2`` is also a checkpoint, one row: ``tau_half`` (half vs ``b``), ``tau_final`` (``b``
+    vs the last budget) and ``cards`` (with both checkpoints). A long fidelity's budget is
+    chosen where ``tau_half`` reaches 0.9: past it, more training no longer reorders the cards.
+    """
+    budgets = list(budgets)
+    column = {b: j for j, b in enumerate(budgets)}
+    rows = []
+    for b in budgets:
+        if b % 2 or b // 2 not in column:
+            continue
+        half, at, last = scores[:, column[b // 2]], scores[:, column[b]], scores[:, -1]
+        both = np.isfinite(half) & np.isfinite(at)
+        tau_half = stats.kendalltau(half[both], at[both]).statistic if both.sum() >= 3 else math.nan
+        final = np.isfinite(at) & np.isfinite(last)
+        tau_final = stats.kendalltau(at[final], last[final]).statistic if final.sum() >= 3 else math.nan
+        rows.append(
+            {"budget": b, "half": b // 2, "cards": int(both.sum()), "tau_half": tau_half, "tau_final": tau_final}
+        )
+    return pd.DataFrame(rows, columns=["budget", "half", "cards", "tau_half", "tau_final"])

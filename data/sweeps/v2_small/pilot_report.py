@@ -1,0 +1,114 @@
+"""The long fidelity's pilot, read back: held-out loss by checkpoint, and how settled the ranking is per budget.
+
+    python data/sweeps/v2_small/pilot_report.py [--shards data/shards/small-pilot] \
+        [--states ~/.cache/flexibench/training-state] [--out data/sweeps/v2_small/pilot_report.md]
+
+Finished records come from the journal shards. With ``--states``, evaluations still running
+add their curve so far (read from their training state, marked "running"); they enter the
+loss table only, never the tau table, which needs every card's whole curve.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from flexibench.bench.curves import curve_column, tokens_per_step
+from flexibench.bench.journal import expand_shard_paths, read_shards
+from flexibench.bench.noise import budget_agreement
+from flexibench.core.card import ModelCard
+from flexibench.core.named import NAMED_CARDS
+from flexibench.core.recipes import load_recipe
+from flexibench.core.tasks import mlm_score
+from flexibench.train.evaluate import training_state
+
+HERE = Path(__file__).resolve().parent
+RECIPE = HERE / "small-pilot.yaml"
+
+
+def _name(card: ModelCard) -> str:
+    for name in NAMED_CARDS:
+        if ModelCard.named(name) == card:
+            return name
+    return card.short()
+
+
+def _running(states: Path, cards: list[ModelCard], done: set[str]) -> dict[str, dict[int, float]]:
+    """Held-out loss so far of the pilot cards whose state file exists (seed 0)."""
+    recipe = load_recipe(RECIPE)
+    out = {}
+    for card in cards:
+        name = _name(card)
+        state = training_state(states, card, recipe, 0, None)
+        if name in done or (saved := state.load()) is None:
+            continue
+        out[name] = {int(k): float(v["loss"]) for k, v in saved["heldout_curve"].items()}
+    return out
+
+
+def report(shards: Path, states: Path | None) -> str:
+    records = [r for r in read_shards(expand_shard_paths([shards])) if r.status == "ok"]
+    recipe = load_recipe(RECIPE)
+    vocab, per_step = int(recipe.vocab_size), tokens_per_step(recipe.to_dict())
+    scores, budgets = curve_column(records)
+    names = [_name(ModelCard.from_dict(r.card)) for r in records]
+    losses = {
+        n: {b: math.log(vocab) * (1 - s / 100) for b, s in zip(budgets, row) if np.isfinite(s)}
+        for n, row in zip(names, scores)
+    }
+    queue = [ModelCard.parse(line) for line in (HERE / "pilot_cards.txt").read_text().split() if line[0] != "#"]
+    running = _running(states, queue, set(names)) if states else {}
+    shown = sorted({b for curve in [*losses.values(), *running.values()] for b in curve})
+    shown = [b for b in shown if b % 500 == 0 or b == shown[-1]]
+    lines = [
+        "# The long fidelity's pilot",
+        "",
+        "Made with `python data/sweeps/v2_small/pilot_report.py"
+        + (" --states STATE_DIR" if states else "")
+        + "` from the records in `data/shards/small-pilot`.",
+        f"Recipe `small-pilot`: {len(budgets)} held-out checkpoints, {per_step:,} tokens per step; held-out MLM loss in nats.",
+        "",
+        "| card | " + " | ".join(str(b) for b in shown) + " |",
+        "|---|" + "---:|" * len(shown),
+    ]
+    for name, curve in [*losses.items(), *((f"{n} (running)", c) for n, c in running.items())]:
+        lines.append(f"| {name} | " + " | ".join(f"{curve[b]:.2f}" if b in curve else "" for b in shown) + " |")
+    agreement = budget_agreement(scores, budgets)
+    lines += [
+        "",
+        f"Kendall tau over the {len(records)} finished cards: the half-budget checkpoint against the budget",
+        "(`tau_half`, the criterion: at least 0.9), and the budget against the last checkpoint (`tau_final`).",
+        "",
+        "| budget (steps) | tokens | half | cards | tau_half | tau_final |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in agreement.itertuples():
+        lines.append(
+            f"| {row.budget} | {row.budget * per_step / 1e6:.1f}M | {row.half} | {row.cards} | "
+            f"{row.tau_half:.2f} | {row.tau_final:.2f} |"
+        )
+    lines.append("")
+    lines.append(
+        f"Scores are `100 * (1 - loss / ln {vocab})` (mlm_score); e.g. loss 4.0 = {mlm_score(4.0, vocab):.2f}."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shards", type=Path, default=Path("data/shards/small-pilot"))
+    parser.add_argument("--states", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=HERE / "pilot_report.md")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    text = report(args.shards, args.states)
+    args.out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

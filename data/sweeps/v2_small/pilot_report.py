@@ -70,7 +70,8 @@ def report(shards: Path, states: Path | None) -> str:
         "Made with `python data/sweeps/v2_small/pilot_report.py"
         + (" --states STATE_DIR" if states else "")
         + "` from the records in `data/shards/small-pilot`.",
-        f"Recipe `small-pilot`: {len(budgets)} held-out checkpoints, {per_step:,} tokens per step; held-out MLM loss in nats.",
+        f"Recipe `small-pilot`: {len(budgets)} held-out checkpoints, {per_step:,} tokens per step;"
+        " held-out MLM loss in nats.",
         "",
         "| card | " + " | ".join(str(b) for b in shown) + " |",
         "|---|" + "---:|" * len(shown),

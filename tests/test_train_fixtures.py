@@ -62,6 +62,7 @@ def tiny_recipe(name: str = "tiny", **pretrain: Any) -> dict[str, Any]:
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("FLEXIBENCH_TOKENIZER_DIR", str(tmp_path / "tok"))
+    monkeypatch.setenv("FLEXIBENCH_CACHE", str(tmp_path / "cache"))  # encoded corpora stay out of the user's cache
     return make_data_dir(tmp_path / "data")
 
 

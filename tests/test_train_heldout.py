@@ -225,3 +225,26 @@ def test_finetuning_depends_on_the_pretrained_weights_and_seed_only(data_dir) ->
             tasks.run(task, plan, measured)
         scores.append((measured.task_metrics, measured.finetune_losses))
     assert scores[0] == scores[1] and scores[0][1]
+
+
+def test_the_encoded_corpus_is_cached_on_disk_and_rebuilt_when_damaged(data_dir, tmp_path) -> None:  # noqa: F811
+    """A new process reads the stream from the cache; a damaged or stale file is never trusted."""
+    import numpy as np
+
+    from flexibench.train import pretrain as harness
+    from flexibench.train.tokenizer import get_tokenizer
+
+    corpus = data_dir / "corpus"
+    tokenizer = get_tokenizer(120, corpus_dir=corpus).to_str()
+    fresh = harness.encode_stream(corpus, tokenizer, 10**6)
+    harness._token_stream.cache_clear()
+    first = harness._token_stream(str(corpus), tokenizer, 10**6)
+    (cached,) = (tmp_path / "cache" / "corpus").glob("tokens-*.npy")
+    assert np.array_equal(first, fresh) and np.array_equal(np.load(cached), fresh)
+    cached.write_bytes(b"not an array")
+    harness._token_stream.cache_clear()
+    assert np.array_equal(harness._token_stream(str(corpus), tokenizer, 10**6), fresh)
+    assert np.array_equal(np.load(cached), fresh)  # rewritten
+    harness._token_stream.cache_clear()
+    harness._token_stream(str(corpus), tokenizer, 10**5)  # another budget is another file
+    assert len(list(cached.parent.glob("tokens-*.npy"))) == 2

@@ -1,6 +1,6 @@
 """Local cache for graph-library artefacts (GED tables, libraries); never committed.
 
-The cache directory is ``$FLEXIBENCH_CACHE`` or ``~/.cache/flexibench``. File names
+The cache directory is :func:`flexibench.core.cache.cache_dir`. File names
 carry a short digest of the design-space YAML and cost model so that a different
 space never reads a stale table.
 """
@@ -17,14 +17,6 @@ import numpy as np
 from flexibench.core.design_space import DesignSpace
 from flexibench.core.errors import DataError
 from flexibench.library.costs import CostModel
-
-
-def cache_dir(path: str | os.PathLike | None = None) -> Path:
-    """The cache directory (created if missing)."""
-    root = Path(path) if path is not None else Path(os.environ.get("FLEXIBENCH_CACHE", "~/.cache/flexibench"))
-    root = root.expanduser()
-    root.mkdir(parents=True, exist_ok=True)
-    return root
 
 
 def space_digest(space: DesignSpace, cost_model: CostModel) -> str:

@@ -10,8 +10,11 @@ evaluation turns into a ``diverged`` record instead of a crash.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 import math
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,10 +26,11 @@ import torch
 from tokenizers import Tokenizer
 from torch import nn
 
+from flexibench.core.cache import cache_dir
 from flexibench.core.errors import DataError
 from flexibench.core.recipes import PretrainConfig
 from flexibench.models.io import save_model
-from flexibench.train.corpus import read_corpus
+from flexibench.train.corpus import corpus_files, read_corpus
 from flexibench.train.tokenizer import CLS, MASK, PAD, SEP, SPECIAL_TOKENS
 
 IGNORE_INDEX = -100
@@ -63,7 +67,31 @@ STREAM_CHUNK = 2048  # paragraphs encoded per tokenizer call
 
 @lru_cache(maxsize=4)
 def _token_stream(corpus_dir: str, tokenizer_json: str, max_chars: int) -> np.ndarray:
-    """The corpus as one int32 id stream, encoded a chunk of paragraphs at a time.
+    """The corpus as one int32 id stream: from the disk cache when this corpus was encoded before.
+
+    Encoding the whole local corpus (26.5M tokens) takes a worker minutes, and every
+    evaluation of a sweep starts in a fresh process, so the stream is kept in the cache
+    (:func:`flexibench.core.cache.cache_dir`) under a digest of the tokenizer, the character
+    budget and every corpus file's name, size and modification time.
+    """
+    files = [(str(p.relative_to(corpus_dir)), p.stat().st_size, p.stat().st_mtime_ns) for p in corpus_files(corpus_dir)]
+    key = json.dumps({"tokenizer": tokenizer_json, "max_chars": max_chars, "files": files, "format": 1})
+    path = cache_dir() / "corpus" / f"tokens-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npy"
+    if path.is_file():
+        try:
+            return np.load(path)
+        except (OSError, ValueError) as exc:  # a damaged cache file is rebuilt, never trusted
+            log.warning("re-encoding the corpus: cached stream %s is unreadable (%s)", path, exc)
+    stream = encode_stream(corpus_dir, tokenizer_json, max_chars)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.stem}-{os.getpid()}.partial.npy")
+    np.save(partial, stream)
+    partial.replace(path)
+    return stream
+
+
+def encode_stream(corpus_dir: str | Path, tokenizer_json: str, max_chars: int) -> np.ndarray:
+    """The corpus encoded: one int32 id stream, a chunk of paragraphs per tokenizer call.
 
     Encoding every paragraph in one ``encode_batch`` kept all the ``Encoding`` objects
     (offsets, tokens, masks) alive at once: about 7.8 GB per process for the whole local

@@ -160,7 +160,7 @@ def test_cutting_refuses_what_is_not_a_prefix(data_dir) -> None:  # noqa: F811
         cut_record(long, _mlm_only(4, every=3))
     with pytest.raises(DataError, match="differ beyond their length"):
         cut_record(long, _mlm_only(3, every=3, lr=1e-3))
-    with pytest.raises(DataError, match="fine-tuned tasks"):
+    with pytest.raises(DataError, match="fine-tunes tasks; cut it with the long run's snapshots"):
         cut_record(long, heldout_recipe(3, every=3))
     linear = evaluate("bert-tiny", _mlm_only(6, every=3, schedule="linear"), seed=0, data_dir=data_dir, device="cpu")
     with pytest.raises(DataError, match="only 'constant' cuts"):
@@ -198,7 +198,7 @@ def test_snapshots_are_the_shorter_recipes_pretrained_models(data_dir, tmp_path)
     short = evaluate("bert-tiny", short_recipe, seed=0, data_dir=data_dir, device="cpu", save_dir=tmp_path / "short")
     assert long.status == short.status == "ok", (long.error, short.error)
     card = ModelCard.named("bert-tiny")
-    snapshot = snapshot_folder(states, card, load_recipe(long_recipe), 0, 3)
+    snapshot = snapshot_folder(states, card, load_recipe(long_recipe).fidelity, 0, 3)
     assert sorted(p.name for p in snapshot.parent.iterdir()) == ["step-3", "step-6"]
     a, b = load_file(str(snapshot / "model.safetensors")), load_file(str(tmp_path / "short" / "model.safetensors"))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
@@ -248,3 +248,40 @@ def test_the_encoded_corpus_is_cached_on_disk_and_rebuilt_when_damaged(data_dir,
     harness._token_stream.cache_clear()
     harness._token_stream(str(corpus), tokenizer, 10**5)  # another budget is another file
     assert len(list(cached.parent.glob("tokens-*.npy"))) == 2
+
+
+def test_a_cut_fine_tuned_from_its_snapshot_is_the_shorter_recipes_fresh_record(data_dir, tmp_path) -> None:  # noqa: F811
+    """Pretrain once at a generous budget with snapshots; cut and fine-tune = the shorter recipe run from scratch."""
+    import yaml
+
+    from flexibench.bench.journal import JournalWriter, read_shards
+    from flexibench.train.prefix import main
+
+    states = tmp_path / "states"
+    long = evaluate("bert-tiny", _mlm_only(6, every=3), seed=0, data_dir=data_dir, device="cpu", state_dir=states,
+                    snapshot_every=3)  # fmt: skip
+    short = heldout_recipe(3, every=3, name="tiny-ft-3")
+    short["scored"] = ["MLM", "SST-2"]
+    fresh = evaluate("bert-tiny", short, seed=0, data_dir=data_dir, device="cpu")
+    with JournalWriter(tmp_path / "long" / "shard-a.jsonl") as writer:
+        writer.append(long)
+    (tmp_path / "short.yaml").write_text(yaml.safe_dump(short))
+    command = [
+        "--from",
+        str(tmp_path / "long"),
+        "--recipe",
+        str(tmp_path / "short.yaml"),
+        "--out",
+        str(tmp_path / "out"),
+    ]
+    with pytest.raises(DataError, match="snapshots"):
+        main(command)
+    main([*command, "--snapshots", str(states), "--data", str(data_dir)])
+    (made,) = read_shards([tmp_path / "out"])
+    assert made.status == fresh.status == "ok", (made.error, fresh.error)
+    assert made.key == fresh.key and made.task_scores["SST-2"] == fresh.task_scores["SST-2"]
+    assert made.finetune_losses == fresh.finetune_losses and made.task_metrics["SST-2"] == fresh.task_metrics["SST-2"]
+    assert made.score == pytest.approx(fresh.score, rel=1e-6) and made.splits["QNLI"] == fresh.splits["QNLI"]
+    missing = tmp_path / "elsewhere"
+    with pytest.raises(DataError, match="no snapshot of"):
+        main([*command[:-1], str(tmp_path / "out2"), "--snapshots", str(missing), "--data", str(data_dir)])

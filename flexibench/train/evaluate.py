@@ -19,7 +19,7 @@ import platform
 import random
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -229,9 +229,62 @@ def evaluate(
     )
 
 
-def snapshot_folder(state_dir: str | Path, card: ModelCard, recipe: Recipe, seed: int, step: int) -> Path:
-    """Where :func:`evaluate` saves the model of (card, recipe, seed) after ``step`` pretraining steps."""
-    return Path(state_dir) / "snapshots" / f"{recipe.fidelity}-{card_hash(card)[:16]}-seed{int(seed)}" / f"step-{step}"
+def finetune_from_snapshot(
+    record: ResultRecord,
+    recipe: Recipe | str | dict[str, Any],
+    snapshot: str | Path,
+    data_dir: str | Path | None = None,
+    device: str | torch.device | None = None,
+) -> ResultRecord:
+    """``record`` (pretraining only, e.g. a cut of a longer run) completed by ``recipe``'s fine-tuning.
+
+    Fine-tuning starts from the pretrained model saved in ``snapshot`` (the model after
+    ``recipe.pretrain.steps`` steps, :func:`snapshot_folder`) with the record's seed; since
+    fine-tuning seeds itself, the result equals :func:`evaluate` of ``recipe`` run from
+    scratch (tested). The record keeps its pretraining results, provenance and times.
+    """
+    from flexibench.models import load_model
+
+    recipe = load_recipe(recipe)
+    if record.status != "ok":
+        raise DataError(f"record {record.key}: status {record.status!r}; only ok records are fine-tuned")
+    model = load_model(snapshot)
+    if model.card != ModelCard.from_dict(record.card):
+        raise DataError(f"snapshot {snapshot} holds {model.card.short()}, not the record's card")
+    root, dev = resolve_data_dir(data_dir), resolve_device(device)
+    corpus = root / "corpus" if (root / "corpus").is_dir() else root
+    tokenizer = get_tokenizer(recipe.vocab_size, corpus_dir=corpus)
+    measured = Measured.for_tasks(recipe.runs)
+    measured.task_scores.update({k: v for k, v in record.task_scores.items() if k in recipe.runs})
+    measured.task_metrics.update({k: v for k, v in record.task_metrics.items() if k in recipe.runs})
+    measured.splits.update(record.splits)
+    status, error = "ok", None
+    try:
+        tasks = _Tasks(recipe, root, model.encoder.cpu(), tokenizer, int(record.seed), dev)
+        for task, plan in recipe.tasks.items():
+            tasks.run(task, plan, measured)
+    except Diverged as exc:
+        status, error = "diverged", str(exc)
+    except Exception as exc:  # noqa: BLE001 - recorded, as evaluate records it
+        status, error = "failed", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}"
+    return replace(
+        record,
+        fidelity=recipe.fidelity,
+        recipe=recipe.to_dict(),
+        status=status,
+        error=error,
+        score=glue_average(measured.task_scores, list(recipe.scored)) if status == "ok" else math.nan,
+        task_scores=measured.task_scores,
+        task_metrics=measured.task_metrics,
+        finetune_losses=measured.finetune_losses,
+        finetune_time_s=measured.finetune_time_s,
+        splits=measured.splits,
+    )
+
+
+def snapshot_folder(state_dir: str | Path, card: ModelCard, fidelity: str, seed: int, step: int) -> Path:
+    """Where :func:`evaluate` saves the model of (card, fidelity, seed) after ``step`` pretraining steps."""
+    return Path(state_dir) / "snapshots" / f"{fidelity}-{card_hash(card)[:16]}-seed{int(seed)}" / f"step-{step}"
 
 
 def _snapshots(
@@ -242,7 +295,7 @@ def _snapshots(
     if state_dir is None:
         raise DataError("snapshot_every needs a state_dir to keep the snapshots in")
     steps = range(every, recipe.pretrain.steps + 1, every)
-    return {step: snapshot_folder(state_dir, card, recipe, seed, step) for step in steps}
+    return {step: snapshot_folder(state_dir, card, recipe.fidelity, seed, step) for step in steps}
 
 
 def training_state(

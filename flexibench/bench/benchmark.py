@@ -229,7 +229,9 @@ class Benchmark:
             params, flops = None, int(self._arch("flops")[row])
         else:
             params, flops = self._params_flops(card)
-            mean, std = predicted.new_card(card, params, self.space, self.embedding, j, card.short())
+            mean, std = predicted.new_card(
+                card, params, self.space, self.embedding, j, card.short(), lambda prior: self.query(card, prior).score
+            )
         pre, fine = predicted.estimate_times(flops)
         answer = {
             "score": mean,
@@ -657,7 +659,8 @@ class Benchmark:
             if self._predictor(meas).available:
                 attrs = self._table.attrs(f"{schema.SURROGATE}/{name}")
                 surrogate = {k: attrs.get(k) for k in schema.SURROGATE_ATTRS if k != "model"}
-                surrogate |= {k: attrs[k] for k in (*schema.SURROGATE_CV_ATTRS, "curve_kendall_tau") if k in attrs}
+                optional = (*schema.SURROGATE_CV_ATTRS, "curve_kendall_tau", *schema.SURROGATE_PRIOR_ATTRS)
+                surrogate |= {k: attrs[k] for k in optional if k in attrs}
                 surrogate["model"] = attrs.get("model")
             out["fidelities"][name] = {
                 "records": len(meas.arch),

@@ -115,6 +115,12 @@ def _info(args: argparse.Namespace) -> int:
                     f"    surrogate ({s['cv_folds']}-fold cross-validation, {s['cv_repeats']} repeats): "
                     f"Kendall tau {s['cv_kendall_tau']:.3f}, Spearman {s['cv_spearman']:.3f}, RMSE {s['cv_rmse']:.3f}"
                 )
+            if s.get("prior"):
+                print(
+                    f"    reading the {s['prior']} score: Kendall tau {s['prior_with_kendall_tau']:.3f}, "
+                    f"RMSE {s['prior_with_rmse']:.3f}; without it {s['prior_without_kendall_tau']:.3f}, "
+                    f"{s['prior_without_rmse']:.3f} (stored: {'with' if s['prior_used'] else 'without'})"
+                )
         else:
             print("    no surrogate (too few measured cards)")
     for pair in info.get("between", []):

@@ -114,6 +114,7 @@ def pack(
     datasets: dict[str, np.ndarray] = {f"{schema.ARCHS}/{k}": v for k, v in archs.items()}
     group_attrs: dict[str, dict[str, Any]] = {}
     report = PackReport(Path(out), archs=len(archs["card"]), library_cards=len(library.cards))
+    results: dict[str, dict[str, np.ndarray]] = {}
     for fidelity, recs in sorted(by_fidelity.items()):
         columns, attrs = _result_columns(recs, row_of, parsed)
         datasets.update({f"{schema.RESULTS}/{fidelity}/{k}": v for k, v in columns.items()})
@@ -121,18 +122,25 @@ def pack(
         ok = columns["status"] == STATUSES.index("ok")
         report.records[fidelity] = len(recs)
         report.measured_cards[fidelity] = len(np.unique(columns["arch"][ok]))
-        if fit_surrogate:
-            options = surrogate_options or {}
-            fitted = _fit_surrogate(fidelity, columns, archs, row_cards, space, options)
-            if fitted is not None:
-                model_columns, model_attrs = fitted
-                curve_fit = _fit_curve_surrogate(columns, model_columns, archs, row_cards, space, options)
-                model_columns.update(curve_fit[0])
-                model_attrs.update(curve_fit[1])
-                datasets.update({f"{schema.SURROGATE}/{fidelity}/{k}": v for k, v in model_columns.items()})
-                group_attrs[f"{schema.SURROGATE}/{fidelity}"] = model_attrs
-                figures = schema.SURROGATE_FIGURES + schema.SURROGATE_CV_FIGURES
-                report.surrogates[fidelity] = {k: model_attrs[k] for k in figures if k in model_attrs}
+        results[fidelity] = columns
+    # the most measured fidelity first: every other one may read its score as an input (multi-fidelity)
+    base = max(sorted(results), key=lambda f: report.measured_cards[f], default=None)
+    row_scores: dict[str, np.ndarray] = {}
+    for fidelity in sorted(results, key=lambda f: f != base) if fit_surrogate else ():
+        options, columns = surrogate_options or {}, results[fidelity]
+        prior = (base, row_scores[base]) if fidelity != base and base in row_scores else None
+        fitted = _fit_surrogate(fidelity, columns, archs, row_cards, space, options, prior)
+        if fitted is None:
+            continue
+        model_columns, model_attrs = fitted
+        row_scores[fidelity] = _row_scores(columns, model_columns["mean"])
+        curve_fit = _fit_curve_surrogate(columns, model_columns, archs, row_cards, space, options)
+        model_columns.update(curve_fit[0])
+        model_attrs.update(curve_fit[1])
+        datasets.update({f"{schema.SURROGATE}/{fidelity}/{k}": v for k, v in model_columns.items()})
+        group_attrs[f"{schema.SURROGATE}/{fidelity}"] = model_attrs
+        figures = schema.SURROGATE_FIGURES + schema.SURROGATE_CV_FIGURES + schema.SURROGATE_PRIOR_ATTRS
+        report.surrogates[fidelity] = {k: model_attrs[k] for k in figures if k in model_attrs}
 
     meta = {
         "format_version": schema.FORMAT_VERSION,
@@ -309,6 +317,16 @@ def _result_columns(
     return columns, attrs
 
 
+def _row_scores(columns: dict[str, np.ndarray], predicted: np.ndarray) -> np.ndarray:
+    """A fidelity's score for every /archs row: the measured seed mean where measured, else the surrogate's mean."""
+    from flexibench.bench.table_surrogate import mean_scores_per_arch
+
+    rows, scores = mean_scores_per_arch(columns["arch"], columns["status"], columns["score"])
+    out = np.asarray(predicted, np.float64).copy()
+    out[rows] = scores
+    return out
+
+
 def _fit_surrogate(
     fidelity: str,
     columns: dict[str, np.ndarray],
@@ -316,7 +334,14 @@ def _fit_surrogate(
     cards: list[ModelCard],
     space: DesignSpace,
     options: dict[str, Any],
+    prior: tuple[str, np.ndarray] | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
+    """The fidelity's surrogate fitted on its measured cards; its predictions for every row and its attrs.
+
+    With ``prior`` (another fidelity's name and its score for every row) the surrogate reading
+    that score is cross-validated against the one without it, and the better of the two by
+    cross-validated Kendall tau is stored; both figures go into the attrs (``prior_*``).
+    """
     from flexibench.bench.table_surrogate import (
         MIN_CARDS,
         SurrogateInputs,
@@ -338,8 +363,30 @@ def _fit_surrogate(
     X = inputs.build(cards, archs["params"], space=space)
     settings = {k: v for k, v in options.items() if k != "min_cards"}
     fit = fit_table_surrogate(X[rows], scores, inputs=inputs, **settings)
+    extra: dict[str, Any] = {}
+    if prior is not None:
+        with_prior = inputs.with_prior(prior[0], prior[1])
+        X_prior = with_prior.build(cards, archs["params"], space=space, prior_scores=prior[1])
+        fit_prior = fit_table_surrogate(X_prior[rows], scores, inputs=with_prior, **settings)
+        extra = _prior_attrs(prior[0], fit, fit_prior)
+        if extra["prior_used"]:
+            fit, X = fit_prior, X_prior
     mean, std = fit.model.predict(X)
-    return fit.columns(mean, std), fit.attrs()
+    return fit.columns(mean, std), {**fit.attrs(), **extra}
+
+
+def _prior_attrs(prior: str, without: Any, with_prior: Any) -> dict[str, Any]:
+    """Cross-validated figures with and without the prior fidelity's score; the prior is used if it ranks better."""
+
+    def figure(fit: Any, name: str) -> float:
+        return float((fit.cv or {}).get(f"cv_{name}", getattr(fit, name)))
+
+    attrs: dict[str, Any] = {"prior": prior}
+    for name in schema.SURROGATE_FIGURES:
+        attrs[f"prior_with_{name}"] = figure(with_prior, name)
+        attrs[f"prior_without_{name}"] = figure(without, name)
+    attrs["prior_used"] = bool(attrs["prior_with_kendall_tau"] > attrs["prior_without_kendall_tau"])
+    return attrs
 
 
 def _fit_curve_surrogate(

@@ -57,9 +57,19 @@ class PredictedFidelity:
         return float(mean[row]), float(std[row])
 
     def new_card(
-        self, card: Any, params: int, space: Any, embed: Callable[[Any], np.ndarray], j: int | None, what: str
+        self,
+        card: Any,
+        params: int,
+        space: Any,
+        embed: Callable[[Any], np.ndarray],
+        j: int | None,
+        what: str,
+        prior_score: Callable[[str], float] | None = None,
     ) -> tuple[float, float]:
-        """Prediction for an in-space card that has no row: build its inputs, run the stored ensemble."""
+        """Prediction for an in-space card that has no row: build its inputs, run the stored ensemble.
+
+        A surrogate that reads another fidelity's score gets it from ``prior_score(fidelity)``.
+        """
         self._require(what)
         if j is not None:
             raise QueryError(f"{what} has no row in this table: the surrogate predicts only its final score")
@@ -67,8 +77,12 @@ class PredictedFidelity:
             from flexibench.bench.table_surrogate import deserialize
 
             self._model = deserialize(self._table.read(f"{self._prefix}/weights").tobytes())
-        embeddings = embed(card)[None, :] if self._model.inputs.features == "embedding" else None
-        mean, std = self._model.predict([card], np.asarray([params]), embeddings, space)
+        inputs = self._model.inputs
+        embeddings = embed(card)[None, :] if inputs.features == "embedding" else None
+        if inputs.prior and prior_score is None:
+            raise QueryError(f"the surrogate of fidelity {self.name!r} reads the card's {inputs.prior!r} score")
+        prior = np.asarray([prior_score(inputs.prior)]) if inputs.prior and prior_score else None
+        mean, std = self._model.predict([card], np.asarray([params]), embeddings, space, prior)
         return float(mean[0]), float(std[0])
 
     # ------------------------------------------------------------------ training times

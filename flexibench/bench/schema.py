@@ -93,6 +93,14 @@ SURROGATE_ATTRS = ("model", *SURROGATE_FIGURES, "n_train", "n_val", "split_seed"
 #: Repeated K-fold figures of the same recipe; tables packed before they existed lack them.
 SURROGATE_CV_FIGURES = tuple(f"cv_{name}" for name in SURROGATE_FIGURES)
 SURROGATE_CV_ATTRS = (*SURROGATE_CV_FIGURES, "cv_folds", "cv_repeats")
+#: A fidelity packed beside a more measured one (the "prior") is fitted with and without that fidelity's
+#: score as an input: cross-validated figures of both (the held-out split's when too few cards to fold),
+#: and which one is stored (``prior_used``). Only on tables with two or more fidelities.
+SURROGATE_PRIOR_ATTRS = (
+    "prior",
+    "prior_used",
+    *(f"prior_{kind}_{name}" for kind in ("with", "without") for name in SURROGATE_FIGURES),
+)
 
 
 def dataset_paths(fidelities: list[str] | tuple[str, ...], surrogates: list[str] | tuple[str, ...]) -> list[str]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -60,11 +60,19 @@ class SurrogateInputs:
     read ``embedding``. The size input is ``(log(params) - mean) / std`` over the
     table's rows; it is off (``log_params_mean`` None) when a count is unknown and
     on tables packed before it existed.
+
+    ``prior`` names another fidelity of the table whose score is one more input,
+    standardised like the size: the card's measured seed mean there, else that
+    fidelity's surrogate mean. A long fidelity measured on a few dozen anchors reads
+    the cheap fidelity measured on hundreds of cards this way (multi-fidelity).
     """
 
     features: str = "naive"
     log_params_mean: float | None = None
     log_params_std: float | None = None
+    prior: str | None = None
+    prior_mean: float | None = None
+    prior_std: float | None = None
 
     def __post_init__(self) -> None:
         if self.features not in FEATURES:
@@ -83,9 +91,15 @@ class SurrogateInputs:
     def sized(self) -> bool:
         return self.log_params_mean is not None
 
+    def with_prior(self, fidelity: str, scores: np.ndarray) -> SurrogateInputs:
+        """These inputs plus ``fidelity``'s score, scaled by ``scores`` (that fidelity's value for every table row)."""
+        scores = np.asarray(scores, np.float64)
+        return replace(self, prior=fidelity, prior_mean=float(scores.mean()), prior_std=float(scores.std()) or 1.0)
+
     def names(self) -> list[str]:
         """The inputs in column order, as stored in the surrogate's ``model`` attribute."""
-        return [self.features] + (["log_params"] if self.sized else [])
+        prior = [f"prior:{self.prior}"] if self.prior else []
+        return [self.features] + (["log_params"] if self.sized else []) + prior
 
     def build(
         self,
@@ -93,31 +107,47 @@ class SurrogateInputs:
         params: np.ndarray,
         embeddings: np.ndarray | None = None,
         space: DesignSpace | None = None,
+        prior_scores: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Input rows for ``cards``; ``embeddings`` (their Transformer2vec rows) are read by ``embedding`` only."""
+        """Input rows for ``cards``; ``embeddings`` (their Transformer2vec rows) are read by ``embedding`` only,
+        ``prior_scores`` (their scores at the ``prior`` fidelity) only with a prior."""
         if self.features == "naive":
             base = naive_features(cards, space or DesignSpace.default())
         elif embeddings is None:
             raise DataError("this surrogate reads Transformer2vec embeddings and none were given")
         else:
             base = np.asarray(embeddings, np.float32)
-        if not self.sized:
-            return base
-        if (np.asarray(params) <= 0).any():
-            raise DataError("the surrogate needs parameter counts and one is unknown (-1); install torch")
-        size = (np.log(np.asarray(params, np.float64)) - self.log_params_mean) / self.log_params_std
-        return np.column_stack([base, size.astype(np.float32)])
+        columns = [np.asarray(base, np.float32)]
+        if self.sized:
+            if (np.asarray(params) <= 0).any():
+                raise DataError("the surrogate needs parameter counts and one is unknown (-1); install torch")
+            size = (np.log(np.asarray(params, np.float64)) - self.log_params_mean) / self.log_params_std
+            columns.append(size.astype(np.float32)[:, None])
+        if self.prior:
+            if prior_scores is None or len(prior_scores) != len(cards) or not np.isfinite(prior_scores).all():
+                raise DataError(f"the surrogate reads each card's score at fidelity {self.prior!r}; it was not given")
+            prior = (np.asarray(prior_scores, np.float64) - self.prior_mean) / self.prior_std
+            columns.append(prior.astype(np.float32)[:, None])
+        return columns[0] if len(columns) == 1 else np.column_stack(columns)
 
     def metadata(self) -> dict[str, str]:
         size = {"log_params_mean": repr(self.log_params_mean), "log_params_std": repr(self.log_params_std)}
-        return {"features": self.features, **(size if self.sized else {})}
+        prior = {"prior": self.prior, "prior_mean": repr(self.prior_mean), "prior_std": repr(self.prior_std)}
+        return {"features": self.features, **(size if self.sized else {}), **(prior if self.prior else {})}
 
     @classmethod
     def from_metadata(cls, meta: dict[str, str]) -> SurrogateInputs:
         features = meta.get("features", "embedding")  # tables packed before the choice read embeddings
-        if "log_params_mean" not in meta:
-            return cls(features)
-        return cls(features, float(meta["log_params_mean"]), float(meta["log_params_std"]))
+        sized = "log_params_mean" in meta
+        prior = meta.get("prior")
+        return cls(
+            features,
+            float(meta["log_params_mean"]) if sized else None,
+            float(meta["log_params_std"]) if sized else None,
+            prior,
+            float(meta["prior_mean"]) if prior else None,
+            float(meta["prior_std"]) if prior else None,
+        )
 
 
 @dataclass
@@ -133,9 +163,10 @@ class TableSurrogate:
         params: np.ndarray,
         embeddings: np.ndarray | None = None,
         space: DesignSpace | None = None,
+        prior_scores: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Mean and spread of the score for ``cards`` (see :meth:`SurrogateInputs.build`)."""
-        return self.model.predict(self.inputs.build(cards, params, embeddings, space))
+        return self.model.predict(self.inputs.build(cards, params, embeddings, space, prior_scores))
 
 
 @dataclass

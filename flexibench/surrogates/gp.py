@@ -25,7 +25,7 @@ from gpytorch.mlls import ExactMarginalLogLikelihood
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
-from flexibench.surrogates.base import check_xy, seeded_torch, store_params
+from flexibench.surrogates.base import check_xy, one_thread, seeded_torch, store_params
 
 
 class GPSurrogate(BaseEstimator):
@@ -49,7 +49,7 @@ class GPSurrogate(BaseEstimator):
         if not warm:
             self.rng_ = np.random.default_rng(self.seed)
             self.fitted_n_ = 0
-        with seeded_torch(self.rng_), warnings.catch_warnings():
+        with seeded_torch(self.rng_), one_thread(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # BoTorch input-scaling advice: our inputs are normalised already
             model = SingleTaskGP(train_x, train_y, outcome_transform=Standardize(m=1))
             if warm:

@@ -70,7 +70,7 @@ HERE = Path(__file__).resolve().parent
 RUNS = HERE / "runs" / "table6"
 DEFAULT_TARGETS = ("bert-tiny", "bert-2-256", "fnet-tiny", "convbert-tiny")
 TARGET_MODES = ("scratch", "transfer-ft", "transfer")
-CURVE_PREFIX = "loss@"  # held-out MLM loss after k pretraining steps, in task_metrics["MLM"]
+CURVE_PREFIX = "loss@"  # CSV columns heldout_loss@k: held-out MLM loss after k pretraining steps
 MODES = ("source",) + TARGET_MODES
 MODE_LABELS = {
     "scratch": "scratch, full recipe",
@@ -277,10 +277,9 @@ def collect(out_dir: Path, pairs: Sequence[Pair], seeds: Sequence[int]) -> pd.Da
 
 
 def heldout_curve(record: ResultRecord) -> dict[str, float]:
-    """The record's held-out MLM losses by pretraining step (``loss@k`` of task MLM), keyed ``loss@k``."""
-    metrics = record.task_metrics.get("MLM", {})
-    steps = sorted(int(key[len(CURVE_PREFIX) :]) for key in metrics if key.startswith(CURVE_PREFIX))
-    return {f"{CURVE_PREFIX}{k}": float(metrics[f"{CURVE_PREFIX}{k}"]) for k in steps}
+    """The record's held-out MLM losses by pretraining step (its ``heldout`` curve), keyed ``loss@k``."""
+    curve = record.heldout
+    return {} if curve is None else {f"{CURVE_PREFIX}{k}": v for k, v in zip(curve.steps, curve.loss)}
 
 
 def curve_columns(frame: pd.DataFrame) -> list[tuple[int, str]]:

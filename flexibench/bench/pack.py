@@ -303,9 +303,7 @@ def _result_columns(
     curve, budgets = curve_column(recs)
     if budgets:  # tables of recipes without checkpoints stay as before
         columns["curve"] = curve
-        attrs.update(
-            curve_budgets=budgets, curve_unit=CURVE_UNIT, curve_tokens_per_step=tokens_per_step(recs[0].recipe)
-        )
+        attrs.update(curve_budgets=budgets, curve_unit=CURVE_UNIT, curve_tokens_per_step=tokens_per_step(recs))
     return columns, attrs
 
 

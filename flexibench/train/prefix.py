@@ -60,19 +60,15 @@ def cut_record(record: ResultRecord, short: Recipe | str | dict[str, Any]) -> Re
     if record.status != "ok":
         raise DataError(f"record {record.key}: status {record.status!r}; only ok records can be cut")
     steps = short.pretrain.steps
-    curve = record.task_metrics.get(MLM_TASK, {})
-    if f"loss@{steps}" not in curve:
+    if record.heldout is None or steps not in record.heldout.steps:
         raise DataError(f"record {record.key}: no held-out loss at step {steps}")
-    loss = float(curve[f"loss@{steps}"])
-    metrics: dict[str, float] = {
-        k: v for k, v in curve.items() if "@" in k and int(k.split("@")[1]) <= steps
-    }  # the curve up to the cut
-    metrics.update(
-        loss=loss,
-        accuracy=float(curve[f"accuracy@{steps}"]),
-        perplexity=math.exp(min(loss, 50.0)),
-        score=mlm_score(loss, short.vocab_size),
-    )
+    loss, accuracy = record.heldout.at(steps)
+    metrics = {
+        "loss": loss,
+        "accuracy": accuracy,
+        "perplexity": math.exp(min(loss, 50.0)),
+        "score": mlm_score(loss, short.vocab_size),
+    }
     share = steps / long.pretrain.steps
     return replace(
         record,
@@ -81,6 +77,7 @@ def cut_record(record: ResultRecord, short: Recipe | str | dict[str, Any]) -> Re
         score=metrics["score"],
         task_scores={MLM_TASK: metrics["score"]},
         task_metrics={MLM_TASK: metrics},
+        heldout=record.heldout.until(steps),  # the curve up to the cut
         pretrain_loss=math.nan,  # the training-loss tail up to the cut is not in the long run's record
         pretrain_time_s=record.pretrain_time_s * share,
         tokens_seen=round(record.tokens_seen * share),

@@ -19,18 +19,16 @@ from dataclasses import replace
 from typing import Any
 
 from flexibench.core.errors import DataError
-from flexibench.core.recipes import MLM_TASK, Recipe, load_recipe
+from flexibench.core.recipes import MLM_TASK, Recipe, comparable_recipe, load_recipe
 from flexibench.core.record import ResultRecord
 from flexibench.core.tasks import mlm_score
 
-FREE = ("name", "description")  # what may differ between the long recipe and the cut one, besides steps
+FREE = ("name", "description", "pretrain.steps")  # what may differ between the long recipe and the cut one
 
 
 def comparable(recipe: Recipe) -> dict[str, Any]:
     """The recipe without its name, description and pretraining length: what a cut must leave unchanged."""
-    data = {k: v for k, v in recipe.to_dict().items() if k not in FREE}
-    data["pretrain"] = {k: v for k, v in data["pretrain"].items() if k != "steps"}
-    return data
+    return comparable_recipe(recipe.to_dict(), free=FREE)
 
 
 def check_cut(long: Recipe, short: Recipe) -> None:

@@ -59,6 +59,7 @@ class Job:
     transfer_from: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     state_dir: str | None = None  # keep mid-run training state here; a rerun continues from it
+    save_dir: str | None = None  # keep the pretrained MLM model here, for evaluations that transfer from it
 
 
 def run_one(job: Job) -> ResultRecord:
@@ -79,6 +80,7 @@ def run_one(job: Job) -> ResultRecord:
             transfer_from=job.transfer_from,
             device=job.device,
             state_dir=job.state_dir,
+            save_dir=job.save_dir,
         )
     except Exception as exc:  # noqa: BLE001 - configuration errors too become a record
         record = _failed(job, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}")

@@ -62,11 +62,10 @@ from _search_runs import command_line, split_names  # noqa: E402
 
 import flexibench  # noqa: E402
 from flexibench.bench.journal import read_shards  # noqa: E402
-from flexibench.core import ModelCard, card_hash  # noqa: E402
+from flexibench.core import ModelCard, card_hash, overlap_fraction  # noqa: E402
 from flexibench.core.recipes import Recipe, load_recipe  # noqa: E402
 from flexibench.core.record import ResultRecord  # noqa: E402
 from flexibench.library.neighbours import DEFAULT_TAU, transfer_allowed  # noqa: E402
-from flexibench.models.transfer import overlap_fraction  # noqa: E402
 from flexibench.train.runners import Job, run_local  # noqa: E402
 from flexibench.train.sweep import lock_output_folder, shard_path  # noqa: E402
 

@@ -58,7 +58,7 @@ from scipy.stats import t as student_t  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _search_runs import command_line, split_names  # noqa: E402
+from _search_runs import command_line, split_names, table_version  # noqa: E402
 
 import flexibench  # noqa: E402
 from flexibench.bench.journal import read_shards  # noqa: E402
@@ -380,14 +380,22 @@ def _fmt(pair: tuple[float, float], digits: int = 2) -> str:
 
 # ---------------------------------------------------------------------------- outputs
 def write_outputs(
-    collected: Collected, pairs: Sequence[Pair], recipe_name: str, out_dir: Path = HERE, command: str | None = None
+    collected: Collected,
+    pairs: Sequence[Pair],
+    recipe_name: str,
+    out_dir: Path = HERE,
+    command: str | None = None,
+    table: str | None = None,
 ) -> str:
-    """``table6_transfer.md`` (per pair and overall), the runs and curves CSVs and, once runs finished, the figure."""
+    """``table6_transfer.md`` (per pair and overall), the runs and curves CSVs and, once runs finished, the figure.
+
+    ``table`` names the packed table the pairs were chosen on (:func:`_search_runs.table_version`).
+    """
     out_dir = Path(out_dir)
     collected.runs.to_csv(out_dir / "table6_transfer.csv", index=False)
     if len(collected.curves):
         collected.curves.to_csv(out_dir / "table6_transfer_curves.csv", index=False)
-    text = report(collected, pairs, recipe_name, command)
+    text = report(collected, pairs, recipe_name, command, table)
     (out_dir / "table6_transfer.md").write_text(text)
     if len(_ok(collected.runs)):
         plot(collected, recipe_name, out_dir / "table6_transfer.png")
@@ -402,7 +410,9 @@ def _present(ok: pd.DataFrame) -> list[str]:
     return [m for m in TARGET_MODES if m in set(ok["mode"])]
 
 
-def report(collected: Collected, pairs: Sequence[Pair], recipe_name: str, command: str | None = None) -> str:
+def report(
+    collected: Collected, pairs: Sequence[Pair], recipe_name: str, command: str | None = None, table: str | None = None
+) -> str:
     """The markdown: the pairs, then scores and times per pair, steps-to-match and the paper's claims."""
     lines = [
         "# Table 6 / Figure 8: weight transfer vs training from scratch",
@@ -411,7 +421,7 @@ def report(collected: Collected, pairs: Sequence[Pair], recipe_name: str, comman
         "",
         f"Recipe `{recipe_name}`; the sweep journal `paper_repro/runs/table6/{recipe_name}/`. Times are the "
         "harness's own pretraining and fine-tuning seconds (`ResultRecord`); mean ± 90% confidence half-width "
-        "over pairs and seeds.",
+        "over pairs and seeds." + (f" Sources chosen on the table {table}." if table else ""),
         "",
         *pairs_table(pairs),
     ]
@@ -613,7 +623,8 @@ def main(argv: list[str] | None = None) -> str:
         ran = run_pairs(pairs, recipe, seeds, out_dir, args.data, modes, args.device, args.threads, print)
         print(f"{ran} evaluation(s) in {time.perf_counter() - started:.0f} s -> {out_dir}")
     command = command_line("table6_transfer.py", argv)
-    return write_outputs(collect(read_journal(out_dir), pairs, seeds, recipe), pairs, recipe.name, command=command)
+    collected = collect(read_journal(out_dir), pairs, seeds, recipe)
+    return write_outputs(collected, pairs, recipe.name, command=command, table=table_version(bench))
 
 
 def _split_cards(text: str) -> list[str]:

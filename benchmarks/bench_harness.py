@@ -141,11 +141,12 @@ def worker_flexibert(card_text: str, precision: str, batch: int, seq_len: int, c
 def worker_hf(card_text: str, precision: str, batch: int, seq_len: int, steps: int) -> dict:
     """The Hugging Face twin of the card, its own loss, the same masking, optimizer and clipping."""
     import torch
+    from hf_twins import hf_twin  # beside this script: the one builder of the twins
 
     from flexibench.core import ModelCard
 
     torch.set_num_threads(1)
-    model = hf_twin(ModelCard.parse(card_text), seq_len)
+    model = hf_twin(ModelCard.parse(card_text), VOCAB, seq_len)
     if model is None:
         return {"error": "no Hugging Face twin"}
     model.train()
@@ -164,35 +165,6 @@ def worker_hf(card_text: str, precision: str, batch: int, seq_len: int, steps: i
     except RuntimeError as exc:  # e.g. an FFT that bfloat16 does not support
         return {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"}
     return {"s_per_step": seconds, "warmup_s": warm}
-
-
-def hf_twin(card, seq_len: int):  # noqa: ANN001, ANN201
-    """``transformers``' model of the same family and size, or None where it has none."""
-    import transformers as tf
-
-    if not card.is_homogeneous or len(card.f[0]) != 1:
-        return None
-    size = dict(
-        vocab_size=VOCAB,
-        hidden_size=card.h[0],
-        num_hidden_layers=card.l,
-        intermediate_size=card.f[0][0],
-        max_position_embeddings=max(512, seq_len),
-        hidden_dropout_prob=0.0,
-    )
-    op, param = card.o[0], card.p[0]
-    if op == "SA" and param == "SDP":
-        return tf.BertForMaskedLM(
-            tf.BertConfig(num_attention_heads=card.n[0], attention_probs_dropout_prob=0.0, **size)
-        )
-    if op == "LT" and param == "DFT":
-        return tf.FNetForMaskedLM(tf.FNetConfig(use_tpu_fourier_optimizations=False, **size))
-    if op == "DSC":
-        config = tf.ConvBertConfig(
-            num_attention_heads=card.n[0], conv_kernel_size=int(param), attention_probs_dropout_prob=0.0, **size
-        )
-        return tf.ConvBertForMaskedLM(config)
-    return None
 
 
 def worker_gemm(tokens: int, hidden: int, steps: int) -> dict:

@@ -17,29 +17,17 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
 
 from flexibench.core import ModelCard
 from flexibench.models import FlexiBERTForMaskedLM, count_parameters
 
-
-def hf_model(card: ModelCard, vocab_size: int, length: int) -> torch.nn.Module:
-    """``transformers.BertForMaskedLM`` with the card's hidden size, layers, heads and intermediate width."""
-    from transformers import BertConfig, BertForMaskedLM
-
-    if not card.is_homogeneous or card.o[0] != "SA" or len(card.f[0]) != 1:
-        raise ValueError(f"{card.short()}: only homogeneous SA cards with one FF layer have a BERT twin")
-    config = BertConfig(
-        vocab_size=vocab_size,
-        hidden_size=card.h[0],
-        num_hidden_layers=card.l,
-        num_attention_heads=card.n[0],
-        intermediate_size=card.f[0][0],
-        max_position_embeddings=max(512, length),
-    )
-    return BertForMaskedLM(config)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hf_twins import hf_twin  # noqa: E402
 
 
 def make_batch(batch: int, length: int, vocab_size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -78,7 +66,9 @@ def bench_card(name: str, args: argparse.Namespace) -> dict:
     ids, labels = make_batch(args.batch, args.length, args.vocab_size, seed=0)
     torch.manual_seed(0)
     ours = FlexiBERTForMaskedLM.from_card(card, args.vocab_size, max_len=args.length)
-    theirs = hf_model(card, args.vocab_size, args.length)
+    theirs = hf_twin(card, args.vocab_size, args.length, dropout=0.1)  # BertConfig's default dropout
+    if theirs is None or card.o[0] != "SA":
+        raise ValueError(f"{name}: only homogeneous SA cards with one FF layer have a BERT twin")
     steps = {"flexibert": make_step(ours, ids, labels), "hf_bert": make_step(theirs, ids, labels)}
     for step in steps.values():  # warm-up (allocator, kernels, AdamW state)
         time_steps(step, 2)

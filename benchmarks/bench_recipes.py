@@ -58,9 +58,7 @@ def candidates(records_v0: list, records_v1: list) -> list[tuple[str, float, lis
     if records_v1:
         steps = records_v1[0].recipe["pretrain"]["steps"]
         vocab = records_v1[0].recipe["vocab_size"]
-        checkpoints = sorted(
-            int(k.split("@")[1]) for k in records_v1[0].task_metrics.get("MLM", {}) if k.startswith("loss@")
-        )
+        checkpoints = list(records_v1[0].heldout.steps) if records_v1[0].heldout else []
         for k in checkpoints:
             cost = statistics.median(r.pretrain_time_s * k / steps for r in records_v1)
             out.append((f"{k} MLM steps; held-out MLM score", cost, records_v1, _mlm_at(k, vocab)))
@@ -77,11 +75,11 @@ def _sst2(record) -> float:  # noqa: ANN001
 def _mlm_at(k: int, vocab: int):  # noqa: ANN202
     from flexibench.core.tasks import mlm_score
 
-    return lambda r: mlm_score(r.task_metrics["MLM"][f"loss@{k}"], vocab)
+    return lambda r: mlm_score(r.heldout.at(k)[0], vocab)
 
 
 def _accuracy_at(k: int):  # noqa: ANN202
-    return lambda r: r.task_metrics["MLM"][f"accuracy@{k}"]
+    return lambda r: r.heldout.at(k)[1]
 
 
 def summarize(v0: str, v1: str) -> None:

@@ -2,12 +2,13 @@
 
 For a homogeneous card of one family (SA-SDP, LT-DFT or DSC), trains our model and its
 ``transformers`` twin of the same size (``BertForMaskedLM``, ``FNetForMaskedLM``,
-``ConvBertForMaskedLM``; absolute positions, Hugging Face's own head and loss) under one
-recipe: the same token blocks in the same order, the same dynamic masks, the same AdamW
-(no decay on biases and norms), schedule, clipping and precision. Both are scored every
-``--every`` steps on the recipe's held-out blocks under the harness's one fixed masking, by
-the same code (cross-entropy over the masked positions), so the curves differ only by the
-model. Where ours learns slower, that is a finding to chase before a recipe spends days on it.
+``ConvBertForMaskedLM``; absolute positions, Hugging Face's own head and loss) with the
+harness's own pretraining loop (:func:`flexibench.train.pretrain.pretrain`, the twin wrapped
+so it answers like our MLM model): the same token blocks in the same order, the same dynamic
+masks, the same AdamW (no decay on biases and norms), schedule, clipping and precision. Both
+are scored every ``--every`` steps on the recipe's held-out blocks under the harness's one
+fixed masking, by the same code (cross-entropy over the masked positions), so the curves
+differ only by the model. Where ours learns slower, that is a finding to chase before a recipe spends days on it.
 
     python benchmarks/bench_twins.py --cards fnet-mini,convbert-mini --recipe nano --steps 800 \\
         --data $FLEXIBENCH_DATA --out benchmarks/results/twins.json
@@ -16,10 +17,11 @@ model. Where ours learns slower, that is a finding to chase before a recipe spen
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import logging
 import math
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -28,64 +30,21 @@ from torch import nn
 from flexibench.core import ModelCard
 from flexibench.core.recipes import load_recipe
 from flexibench.train import pretrain as harness
-from flexibench.train.tokenizer import MASK, SPECIAL_TOKENS, get_tokenizer
+from flexibench.train.tokenizer import get_tokenizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_harness import hf_twin  # noqa: E402
+from hf_twins import MaskedPositions, hf_twin  # noqa: E402
 
 
-@torch.no_grad()
-def heldout_loss(model: nn.Module, blocks: torch.Tensor, tokenizer, config, ours: bool) -> float:  # noqa: ANN001
-    """Mean cross-entropy over the held-out masked positions (the harness's fixed masking), fp32, eval mode."""
-    generator = torch.Generator().manual_seed(harness.HELDOUT_MASK_SEED)
-    special = torch.tensor([tokenizer.token_to_id(t) for t in SPECIAL_TOKENS])
-    mask_id, vocab = tokenizer.token_to_id(MASK), tokenizer.get_vocab_size()
-    model.eval()
-    total, count = 0.0, 0
-    for start in range(0, len(blocks), 64):
-        inputs, labels = harness.mask_tokens(
-            blocks[start : start + 64], mask_id, vocab, special, generator, config.mask_prob, config.mask_split
-        )
-        selected = labels != harness.IGNORE_INDEX
-        if ours:
-            logits = model(inputs, labels=labels).logits  # already only at the labelled positions
-        else:
-            logits = model(input_ids=inputs).logits[selected]
-        total += float(nn.functional.cross_entropy(logits.float(), labels[selected], reduction="sum"))
-        count += int(selected.sum())
-    model.train()
-    return total / max(1, count)
+def train_curve(model: nn.Module, recipe, tokenizer, corpus: Path, steps: int, every: int) -> dict:  # noqa: ANN001
+    """The harness's own pretraining (:func:`~flexibench.train.pretrain.pretrain`, seed 0) of ``steps`` steps.
 
-
-def train_curve(model: nn.Module, ours: bool, recipe, tokenizer, corpus: Path, steps: int, every: int) -> dict:  # noqa: ANN001
-    """Train ``model`` for ``steps`` steps of the recipe's pretraining; held-out loss every ``every`` steps."""
-    config = recipe.pretrain
-    blocks, heldout = harness.split_heldout(
-        harness.token_blocks(corpus, tokenizer, config.seq_len, config.corpus_chars), config.heldout_blocks
-    )
-    generator = torch.Generator().manual_seed(0)
-    special = torch.tensor([tokenizer.token_to_id(t) for t in SPECIAL_TOKENS])
-    mask_id, vocab = tokenizer.token_to_id(MASK), tokenizer.get_vocab_size()
-    optimizer = harness.adamw(model, config.lr, config.weight_decay, config.betas, config.eps)
-    scheduler = harness.linear_schedule(optimizer, config.warmup_steps, steps, decay=config.schedule == "linear")
-    order, cursor, curve = torch.randperm(len(blocks), generator=generator), 0, {}
-    started = time.perf_counter()
-    model.train()
-    for step in range(steps):
-        if cursor + config.batch_size > len(order):
-            order, cursor = torch.randperm(len(blocks), generator=generator), 0
-        batch = blocks[order[cursor : cursor + config.batch_size]]
-        cursor += config.batch_size
-        inputs, labels = harness.mask_tokens(
-            batch, mask_id, vocab, special, generator, config.mask_prob, config.mask_split
-        )
-        with harness.forward_precision(torch.device("cpu"), config.precision):
-            loss = model(input_ids=inputs, labels=labels).loss
-        harness.optimizer_step(model, loss, optimizer, scheduler, config.grad_clip)
-        if (step + 1) % every == 0 or step + 1 == steps:
-            curve[step + 1] = heldout_loss(model, heldout, tokenizer, config, ours)
-            print(f"  step {step + 1}: held-out loss {curve[step + 1]:.3f}", flush=True)
-    return {"curve": curve, "time_s": time.perf_counter() - started}
+    Held-out loss every ``every`` steps and at the end, scored by the harness's held-out code.
+    """
+    config = dataclasses.replace(recipe.pretrain, steps=steps)
+    checkpoints = tuple(range(every, steps, every))
+    result = harness.pretrain(model, tokenizer, corpus, config, seed=0, device="cpu", checkpoints=checkpoints)
+    return {"curve": {k: v["loss"] for k, v in sorted(result.heldout_curve.items())}, "time_s": result.time_s}
 
 
 def main() -> None:
@@ -99,6 +58,7 @@ def main() -> None:
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    logging.basicConfig(level="INFO", format="  %(message)s")  # the harness logs each held-out checkpoint
     recipe = load_recipe(args.recipe)
     corpus = Path(args.data) / "corpus"
     tokenizer = get_tokenizer(recipe.vocab_size, corpus_dir=corpus)
@@ -115,11 +75,12 @@ def main() -> None:
                     card, tokenizer.get_vocab_size(), seed=0, dropout=recipe.pretrain.dropout, max_len=512
                 )
             else:
-                model = hf_twin(card, recipe.pretrain.seq_len)
-                if model is None:
+                twin = hf_twin(card, tokenizer.get_vocab_size(), recipe.pretrain.seq_len)
+                if twin is None:
                     continue
+                model = MaskedPositions(twin)
             print(f"{name} ({who}): {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters", flush=True)
-            rows[who] = train_curve(model, who == "ours", recipe, tokenizer, corpus, args.steps, args.every)
+            rows[who] = train_curve(model, recipe, tokenizer, corpus, args.steps, args.every)
         results["cards"][name] = rows
     print("\n| card | model | " + " | ".join(f"step {k}" for k in next(iter(rows.values()))["curve"]) + " | wall s |")
     print("|---|---|" + "---:|" * (len(next(iter(rows.values()))["curve"]) + 1))

@@ -28,7 +28,7 @@ def scores_at(record, step: int | None) -> float:  # noqa: ANN001
     """The record's held-out MLM score after ``step`` steps (None: the final score)."""
     if step is None:
         return record.score
-    return mlm_score(record.task_metrics["MLM"][f"loss@{step}"], record.recipe["vocab_size"])
+    return mlm_score(record.heldout.at(step)[0], record.recipe["vocab_size"])
 
 
 def compare(fp32: list, bf16: list, step: int | None) -> dict[str, float]:
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
         noise = f"{other.score - f.score:+.2f}" if other else ""
         short = ModelCard.from_dict(f.card).short()
         print(f"| {short} | {f.score:.2f} | {g.score:.2f} | {g.score - f.score:+.2f} | {noise} |")
-    steps = sorted(int(k.split("@")[1]) for k in bf16[0].task_metrics["MLM"] if k.startswith("loss@"))
+    steps = list(bf16[0].heldout.steps)
     print(
         "\n| checkpoint | cards | Kendall tau bf16 vs fp32 | mean bf16 - fp32 | mean abs diff "
         "| Kendall tau fp32 seed 0 vs 1 (cards) | mean abs seed diff |"

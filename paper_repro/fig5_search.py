@@ -248,8 +248,8 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument(
         "--transfer-share",
         default="measured",
-        help="share of pretraining charged to a transferred card: a number, 'measured' (from table6_transfer.csv "
-        "when it exists; default) or 'recorded' (the runner's charge)",
+        help="share of pretraining charged to a transferred card: a number, 'measured' (from "
+        "table6_transfer_curves.csv when it exists; default) or 'recorded' (the runner's charge)",
     )
     args = parser.parse_args(argv)
     bench = flexibench.load(args.table)

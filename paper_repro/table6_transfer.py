@@ -1,9 +1,10 @@
 """Table 6 / Figure 8: weight transfer from a trained neighbour vs training from scratch, measured with the harness.
 
 Run: ``python paper_repro/table6_transfer.py [--recipe nano] [--data DIR] [--targets a,b,...] [--seeds 0]``
--> evaluations journaled under ``paper_repro/runs/table6/<recipe>/``, then ``table6_transfer.md``,
-``.png`` and ``.csv`` beside this file. ``--plan`` lists the pairs and the expected cost and trains
-nothing; ``--report`` rewrites the outputs from the journals without training.
+-> evaluations journaled in the sweep journal ``paper_repro/runs/table6/<recipe>/``, then
+``table6_transfer.md``, ``.png``, ``.csv`` and ``_curves.csv`` beside this file. ``--plan`` lists
+the pairs and the expected cost and trains nothing; ``--report`` rewrites the outputs from the
+journal without training.
 
 For each target card (default: BERT-Tiny, BERT-2/256, FNet-Tiny, ConvBERT-Tiny) the source is
 the first of its ranked neighbours (biased overlap, then Transformer2vec distance:
@@ -13,27 +14,28 @@ the table, as in Algorithm 1 lines 8-12 ("n is trained"); when none is measured,
 that passes. At level 1 this makes the source a 4-layer card whose first stack is the
 target's. Every (pair, seed) then runs, with the same recipe and seed:
 
-- ``source``: the source card, pretrained and fine-tuned, its MLM weights saved (``save_dir``);
+- ``source``: the source card, pretrained and fine-tuned, its MLM weights saved (``Job.save_dir``);
 - ``scratch``: the target from random initialisation (pretrain + fine-tune);
 - ``transfer-ft``: the target starting from the source's weights and fine-tuned directly, no
   pretraining (the paper's "directly fine-tune models for which nearby models are already
   pre-trained", Appendix B.3; Table 6's "w/ knowledge transfer" row and Figure 8 (b)/(c));
-- ``transfer``: the target starting from the source's weights, then the recipe's full
-  pretraining and fine-tuning (what ``evaluate(..., transfer_from=...)`` does with the recipe
-  unchanged: does a warm start help at equal cost?).
+- ``transfer``: the target starting from the source's weights (``Job.transfer_from``), then the
+  recipe's full pretraining and fine-tuning (does a warm start help at equal cost?).
 
 ``transfer-ft`` needs a recipe that fine-tunes: a recipe scored on held-out MLM alone (``nano``
 since v1: 200 MLM steps, no GLUE task) has nothing left to run once pretraining is skipped. For
-such recipes the cheap transfer is a *shorter* pretraining instead, and it is read off the
-held-out checkpoints the harness records every ``heldout_every`` steps (``loss@k``; with the
-constant schedule these are exactly the scores of k-step recipes): the table reports the first
+such recipes the cheap transfer is a *shorter* pretraining instead, read off the held-out curve
+the harness records every ``heldout_every`` steps (``ResultRecord.heldout``; with the constant
+schedule these are exactly the scores of k-step recipes): the table reports the first
 checkpoint at which the transferred target reaches the scratch target's final held-out loss,
 and the share of pretraining that saves.
 
-Records of the two transfer modes carry the recipe name plus ``-transfer`` / ``-transfer-ft``
-so that they can never be mistaken for scratch records of the same card and seed. Each
-evaluation is appended (fsync'd) to its mode's journal shard as it finishes, so a killed run
-loses at most the evaluation in progress, and a rerun skips everything already journaled.
+Records of the two transfer modes carry the recipe name plus ``-transfer`` / ``-transfer-ft``,
+so their sweep keys (card, fidelity, seed) never meet a scratch record of the same card and
+seed. Jobs run through the sweep's runner (``flexibench.train.runners``) into the one journal
+folder, locked while they run (``flexibench.train.sweep.lock_output_folder``): each record is
+appended (fsync'd) as it finishes, so a killed run loses at most the evaluation in progress,
+and a rerun skips every key already journaled.
 """
 
 from __future__ import annotations
@@ -42,9 +44,9 @@ import argparse
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import matplotlib
 
@@ -56,21 +58,21 @@ from scipy.stats import t as student_t  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _search_runs import command_line, split_names  # noqa: E402
+from _search_runs import command_line, split_names, table_version  # noqa: E402
 
 import flexibench  # noqa: E402
-from flexibench.bench.journal import JournalWriter, expand_shard_paths, read_shard  # noqa: E402
-from flexibench.core import ModelCard, card_hash  # noqa: E402
+from flexibench.bench.journal import read_shards  # noqa: E402
+from flexibench.core import ModelCard, card_hash, overlap_fraction  # noqa: E402
 from flexibench.core.recipes import Recipe, load_recipe  # noqa: E402
 from flexibench.core.record import ResultRecord  # noqa: E402
 from flexibench.library.neighbours import DEFAULT_TAU, transfer_allowed  # noqa: E402
-from flexibench.models.transfer import overlap_fraction  # noqa: E402
+from flexibench.train.runners import Job, run_local  # noqa: E402
+from flexibench.train.sweep import lock_output_folder, shard_path  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RUNS = HERE / "runs" / "table6"
 DEFAULT_TARGETS = ("bert-tiny", "bert-2-256", "fnet-tiny", "convbert-tiny")
 TARGET_MODES = ("scratch", "transfer-ft", "transfer")
-CURVE_PREFIX = "loss@"  # held-out MLM loss after k pretraining steps, in task_metrics["MLM"]
 MODES = ("source",) + TARGET_MODES
 MODE_LABELS = {
     "scratch": "scratch, full recipe",
@@ -150,21 +152,87 @@ def _has_weights(folder: Path) -> bool:
     return all((folder / name).is_file() for name in WEIGHT_FILES)
 
 
-def _shard(out_dir: Path, mode: str) -> Path:
-    import socket
-
-    return Path(out_dir) / mode / f"shard-{socket.gethostname()}.jsonl"
+# ---------------------------------------------------------------------------- the journal
+Key = tuple[str, str, int]
 
 
-def read_mode(out_dir: Path, mode: str) -> list[ResultRecord]:
-    folder = Path(out_dir) / mode
-    if not folder.is_dir():
-        return []
-    return [record for shard in expand_shard_paths([folder]) for record in read_shard(shard)]
+def read_journal(out_dir: Path) -> dict[Key, ResultRecord]:
+    """Every record journaled under ``out_dir`` (its shards, as ``pack`` and a resuming sweep read them), by key."""
+    return {r.key: r for r in read_shards([out_dir])} if Path(out_dir).is_dir() else {}
 
 
-def _done(out_dir: Path) -> dict[str, set[tuple[str, int, str | None]]]:
-    return {mode: {(r.card_hash, r.seed, r.transfer_source) for r in read_mode(out_dir, mode)} for mode in MODES}
+def mode_record(
+    records: dict[Key, ResultRecord], pair: Pair, recipe: Recipe, mode: str, seed: int
+) -> ResultRecord | None:
+    """The journaled record of one (pair, mode, seed), or None.
+
+    The sweep's key (card, fidelity, seed) does not name a transfer's source, so a transfer
+    record from another source (a journal made with other pairs) is refused, not reused.
+    """
+    card = pair.source if mode == "source" else pair.target
+    record = records.get((card_hash(card), mode_recipe(recipe, mode).fidelity, seed))
+    if mode.startswith("transfer") and record is not None:
+        if record.transfer_source not in (None, card_hash(pair.source)):
+            raise SystemExit(
+                f"{mode}: {pair.target.short()} seed {seed}: the journal holds a transfer from another source "
+                f"({record.transfer_source[:12]}); use another --out"
+            )
+    return record
+
+
+def _job(card: ModelCard, recipe: Recipe, seed: int, **where: Any) -> Job:
+    return Job(card.to_dict(), recipe.to_dict(), int(seed), **where)
+
+
+def plan_sources(
+    pairs: Sequence[Pair], recipe: Recipe, seeds: Sequence[int], modes: Sequence[str], out_dir: Path
+) -> list[Job]:
+    """First phase: each source not journaled yet (keeping its weights) and each scratch target.
+
+    A journaled source whose weights are gone while a transfer still waits for them is trained
+    again without a journal (same seed, same weights; its record is already there).
+    """
+    records, shard = read_journal(out_dir), str(shard_path(out_dir))
+    jobs: dict[Key, Job] = {}
+    for seed in seeds:
+        for pair in pairs:
+            weights = model_dir(out_dir, pair, seed)
+            source = mode_record(records, pair, recipe, "source", seed)
+            waiting = any(mode_record(records, pair, recipe, m, seed) is None for m in modes if m != "scratch")
+            key = (card_hash(pair.source), recipe.fidelity, seed)
+            if source is None:
+                jobs.setdefault(key, _job(pair.source, recipe, seed, shard=shard, save_dir=str(weights)))
+            elif source.status == "ok" and waiting and not _has_weights(weights):
+                jobs.setdefault(key, _job(pair.source, recipe, seed, save_dir=str(weights)))
+            if "scratch" in modes and mode_record(records, pair, recipe, "scratch", seed) is None:
+                jobs.setdefault(
+                    (card_hash(pair.target), recipe.fidelity, seed), _job(pair.target, recipe, seed, shard=shard)
+                )
+    return list(jobs.values())
+
+
+def plan_transfers(
+    pairs: Sequence[Pair],
+    recipe: Recipe,
+    seeds: Sequence[int],
+    modes: Sequence[str],
+    out_dir: Path,
+    progress: Callable[[str], None] = print,
+) -> list[Job]:
+    """Second phase: each transfer mode not journaled yet whose source left its weights (``Job.transfer_from``)."""
+    records, shard = read_journal(out_dir), str(shard_path(out_dir))
+    jobs = []
+    for seed in seeds:
+        for pair in pairs:
+            weights = model_dir(out_dir, pair, seed)
+            for mode in (m for m in modes if m.startswith("transfer")):
+                if mode_record(records, pair, recipe, mode, seed) is not None:
+                    continue
+                if not _has_weights(weights):
+                    progress(f"{mode}: {pair.target.short()} seed {seed}: skipped, the source has no saved weights")
+                    continue
+                jobs.append(_job(pair.target, mode_recipe(recipe, mode), seed, shard=shard, transfer_from=str(weights)))
+    return jobs
 
 
 def run_pairs(
@@ -175,143 +243,107 @@ def run_pairs(
     data_dir: str | Path | None = None,
     modes: Sequence[str] | None = None,
     device: str | None = None,
+    threads: int = 1,
     progress: Callable[[str], None] = print,
 ) -> int:
-    """Run every evaluation not yet journaled under ``out_dir``; returns how many ran.
+    """Run every evaluation not yet journaled under ``out_dir``; returns how many were journaled.
 
-    ``modes`` defaults to :func:`default_modes` of the recipe.
+    ``out_dir`` is a sweep's journal folder (``flexibench.train.sweep``): locked while this runs,
+    one shard per host, and every job goes through the sweep's runner, so a killed run loses at
+    most the evaluation in progress. ``modes`` defaults to :func:`default_modes` of the recipe.
     """
-    from flexibench.train.evaluate import evaluate, resolve_data_dir
+    from flexibench.train.evaluate import resolve_data_dir
 
     recipe = load_recipe(recipe)
     modes = tuple(modes) if modes is not None else default_modes(recipe)
     check_modes(recipe, modes)
-    data = resolve_data_dir(data_dir)
-    out_dir = Path(out_dir)
-    done = _done(out_dir)
-    failed_sources = {(r.card_hash, r.seed) for r in read_mode(out_dir, "source") if r.status != "ok"}
-    ran = 0
-
-    def journal(mode: str, record: ResultRecord) -> None:
-        nonlocal ran
-        with JournalWriter(_shard(out_dir, mode)) as writer:
-            writer.append(record)
-        done[mode].add((record.card_hash, record.seed, record.transfer_source))
-        ran += 1
-        progress(
-            f"{mode}: {ModelCard.from_dict(record.card).short()} seed {record.seed}: {record.status} "
-            f"score {record.score:.2f}, {record.pretrain_time_s:.0f} s pretrain + "
-            f"{record.finetune_time_s:.0f} s fine-tune"
-        )
-
-    for seed in seeds:
-        for pair in pairs:
-            source_hash, target_hash = card_hash(pair.source), card_hash(pair.target)
-            weights = model_dir(out_dir, pair, seed)
-            wants_weights = any(
-                (target_hash, seed, source_hash) not in done[m] for m in modes if m.startswith("transfer")
-            )
-            source_done = (source_hash, seed, None) in done["source"]
-            retrain = wants_weights and not _has_weights(weights) and (source_hash, seed) not in failed_sources
-            if not source_done or retrain:
-                record = evaluate(pair.source, recipe, seed, data_dir=data, device=device, save_dir=weights)
-                if not source_done:
-                    journal("source", record)
-            for mode in modes:
-                transfer = mode.startswith("transfer")
-                if (target_hash, seed, source_hash if transfer else None) in done[mode]:
-                    continue
-                if transfer and not _has_weights(weights):
-                    progress(f"{mode}: {pair.target.short()} seed {seed}: skipped, the source has no saved weights")
-                    continue
-                record = evaluate(
-                    pair.target,
-                    mode_recipe(recipe, mode),
-                    seed,
-                    data_dir=data,
-                    device=device,
-                    transfer_from=weights if transfer else None,
-                )
-                journal(mode, record)
+    where = {"data_dir": str(resolve_data_dir(data_dir)), "device": device, "threads": threads}
+    out_dir, ran = Path(out_dir), 0
+    with lock_output_folder(out_dir):
+        for jobs in (plan_sources(pairs, recipe, seeds, modes, out_dir), None):
+            jobs = plan_transfers(pairs, recipe, seeds, modes, out_dir, progress) if jobs is None else jobs
+            jobs = [replace(job, **where) for job in jobs]
+            for job, record in zip(jobs, run_local(jobs, workers=1, threads=threads, progress=False)):
+                ran += job.shard is not None
+                progress(_line(record, journaled=job.shard is not None))
     return ran
 
 
-def collect(out_dir: Path, pairs: Sequence[Pair], seeds: Sequence[int]) -> pd.DataFrame:
-    """One row per (pair, seed, mode) found in the journals."""
-    records = {mode: read_mode(out_dir, mode) for mode in MODES}
-    rows = []
+def _line(record: ResultRecord, journaled: bool) -> str:
+    what = ModelCard.from_dict(record.card).short() if record.card_hash != "invalid" else "?"
+    note = "" if journaled else " (weights only, already journaled)"
+    return (
+        f"{record.fidelity}: {what} seed {record.seed}: {record.status} score {record.score:.2f}, "
+        f"{record.pretrain_time_s:.0f} s pretrain + {record.finetune_time_s:.0f} s fine-tune{note}"
+    )
+
+
+# ---------------------------------------------------------------------------- results
+class Collected(NamedTuple):
+    """What the journal holds for the pairs: one row per (pair, seed, mode), and their held-out curves."""
+
+    runs: pd.DataFrame
+    curves: pd.DataFrame  # long form: one row per (pair, seed, mode, step) of a held-out curve
+
+
+RUN_IDS = ["pair", "source", "target", "seed", "mode", "status"]
+
+
+def collect(records: dict[Key, ResultRecord], pairs: Sequence[Pair], seeds: Sequence[int], recipe: Recipe) -> Collected:
+    """The rows of every (pair, seed, mode) the journal holds, and the curves of their ``heldout`` fields."""
+    runs, curves = [], []
     for index, pair in enumerate(pairs, 1):
-        source_hash, target_hash = card_hash(pair.source), card_hash(pair.target)
         for seed in seeds:
             for mode in MODES:
-                card_of = source_hash if mode == "source" else target_hash
-                origin = source_hash if mode.startswith("transfer") else None
-                match = [
-                    r
-                    for r in records[mode]
-                    if r.card_hash == card_of and r.seed == seed and r.transfer_source == origin
-                ]
-                if not match:
+                r = mode_record(records, pair, recipe, mode, seed)
+                if r is None:
                     continue
-                r = match[0]
-                rows.append(
+                ids = dict(
+                    pair=index, source=pair.source.short(), target=pair.target.short(), seed=seed, mode=mode,
+                    status=r.status,
+                )  # fmt: skip
+                runs.append(
                     {
-                        "pair": index,
-                        "source": pair.source.short(),
-                        "target": pair.target.short(),
+                        **ids,
                         "overlap": pair.overlap,
-                        "seed": seed,
-                        "mode": mode,
                         "fidelity": r.fidelity,
-                        "status": r.status,
                         "score": r.score,
                         "pretrain_s": r.pretrain_time_s,
                         "finetune_s": r.finetune_time_s,
-                        "total_s": r.pretrain_time_s + r.finetune_time_s,
+                        "total_s": r.total_time_s,
                         "pretrain_loss": r.pretrain_loss,
                         "device": r.device,
-                        **{f"heldout_{k}": v for k, v in heldout_curve(r).items()},
                     }
                 )
-    return pd.DataFrame(rows)
+                if r.heldout is not None:
+                    curves += [{**ids, "step": k, "heldout_loss": v} for k, v in r.heldout.losses().items()]
+    return Collected(pd.DataFrame(runs), pd.DataFrame(curves, columns=[*RUN_IDS, "step", "heldout_loss"]))
 
 
-def heldout_curve(record: ResultRecord) -> dict[str, float]:
-    """The record's held-out MLM losses by pretraining step (``loss@k`` of task MLM), keyed ``loss@k``."""
-    metrics = record.task_metrics.get("MLM", {})
-    steps = sorted(int(key[len(CURVE_PREFIX) :]) for key in metrics if key.startswith(CURVE_PREFIX))
-    return {f"{CURVE_PREFIX}{k}": float(metrics[f"{CURVE_PREFIX}{k}"]) for k in steps}
-
-
-def curve_columns(frame: pd.DataFrame) -> list[tuple[int, str]]:
-    """(step, column) of the held-out curve columns in ``frame``, by step."""
-    prefix = f"heldout_{CURVE_PREFIX}"
-    return sorted((int(c[len(prefix) :]), c) for c in frame.columns if c.startswith(prefix))
-
-
-def steps_to_match(frame: pd.DataFrame) -> pd.DataFrame:
+def steps_to_match(curves: pd.DataFrame) -> pd.DataFrame:
     """Per (pair, seed): first checkpoint where ``transfer`` reaches scratch's final held-out loss.
 
-    Columns: final step S, matching step k (NaN when never reached) and the pretraining
-    saved, ``1 - k / S`` (time is proportional to steps at a fixed batch).
+    ``curves`` is the long form of :class:`Collected` (ok runs only count). Columns: final step
+    S, matching step k (NaN when never reached) and the pretraining saved, ``1 - k / S`` (time is
+    proportional to steps at a fixed batch).
     """
-    columns = curve_columns(frame)
+    ok = curves[curves["status"] == "ok"] if len(curves) else curves
+    if not len(ok) or not {"scratch", "transfer"} <= set(ok["mode"]):
+        return pd.DataFrame([])
+    final_step = int(ok["step"].max())
     rows = []
-    if not columns or not {"scratch", "transfer"} <= set(frame["mode"]):
-        return pd.DataFrame(rows)
-    final_step, final_col = columns[-1]
-    for (pair, seed), part in frame.groupby(["pair", "seed"]):
-        scratch, transfer = part[part["mode"] == "scratch"], part[part["mode"] == "transfer"]
-        if not len(scratch) or not len(transfer) or np.isnan(scratch[final_col].iloc[0]):
+    for (pair, seed), part in ok.groupby(["pair", "seed"]):
+        scratch = part[part["mode"] == "scratch"].set_index("step")["heldout_loss"]
+        transfer = part[part["mode"] == "transfer"].sort_values("step")
+        if final_step not in scratch.index or not len(transfer):
             continue
-        target = float(scratch[final_col].iloc[0])
-        reached = [k for k, c in columns if float(transfer[c].iloc[0]) <= target]
-        k = reached[0] if reached else float("nan")
+        reached = transfer[transfer["heldout_loss"] <= float(scratch[final_step])]["step"]
+        k = float(reached.iloc[0]) if len(reached) else float("nan")
         rows.append({"pair": pair, "seed": seed, "steps": final_step, "match_step": k, "saved": 1 - k / final_step})
     return pd.DataFrame(rows)
 
 
-def measured_pretrain_share(csv_path: Path = HERE / "table6_transfer.csv") -> float | None:
+def measured_pretrain_share(csv_path: Path = HERE / "table6_transfer_curves.csv") -> float | None:
     """Share of pretraining a transferred target needs to reach scratch's final held-out loss, from a finished run.
 
     The mean of ``match_step / steps`` over (pair, seed), a target that never reaches it
@@ -324,7 +356,7 @@ def measured_pretrain_share(csv_path: Path = HERE / "table6_transfer.csv") -> fl
     frame = pd.read_csv(csv_path)
     if "status" not in frame:
         return None
-    matched = steps_to_match(frame[frame.status == "ok"])
+    matched = steps_to_match(frame)
     if not len(matched):
         return None
     return float((matched.match_step / matched.steps).fillna(1.0).mean())
@@ -346,68 +378,105 @@ def _fmt(pair: tuple[float, float], digits: int = 2) -> str:
     return f"{mean:.{digits}f}" + ("" if np.isnan(half) else f" ± {half:.{digits}f}")
 
 
+# ---------------------------------------------------------------------------- outputs
 def write_outputs(
-    frame: pd.DataFrame, pairs: Sequence[Pair], recipe_name: str, out_dir: Path = HERE, command: str | None = None
+    collected: Collected,
+    pairs: Sequence[Pair],
+    recipe_name: str,
+    out_dir: Path = HERE,
+    command: str | None = None,
+    table: str | None = None,
 ) -> str:
-    """Markdown (per pair and overall), long-form CSV and a Figure 8-style figure (scores and times)."""
+    """``table6_transfer.md`` (per pair and overall), the runs and curves CSVs and, once runs finished, the figure.
+
+    ``table`` names the packed table the pairs were chosen on (:func:`_search_runs.table_version`).
+    """
     out_dir = Path(out_dir)
-    frame.to_csv(out_dir / "table6_transfer.csv", index=False)
-    if curve_columns(frame):
-        ids = ["pair", "source", "target", "seed", "mode"]
-        long = frame.melt(id_vars=ids, value_vars=[c for _, c in curve_columns(frame)], value_name="heldout_loss")
-        long["step"] = long.pop("variable").str.rsplit("@", n=1).str[1].astype(int)
-        long.dropna(subset=["heldout_loss"]).to_csv(out_dir / "table6_transfer_curves.csv", index=False)
-    ok = frame[frame.status == "ok"] if len(frame) else frame
+    collected.runs.to_csv(out_dir / "table6_transfer.csv", index=False)
+    if len(collected.curves):
+        collected.curves.to_csv(out_dir / "table6_transfer_curves.csv", index=False)
+    text = report(collected, pairs, recipe_name, command, table)
+    (out_dir / "table6_transfer.md").write_text(text)
+    if len(_ok(collected.runs)):
+        plot(collected, recipe_name, out_dir / "table6_transfer.png")
+    return text
+
+
+def _ok(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame["status"] == "ok"] if len(frame) else frame
+
+
+def _present(ok: pd.DataFrame) -> list[str]:
+    return [m for m in TARGET_MODES if m in set(ok["mode"])]
+
+
+def report(
+    collected: Collected, pairs: Sequence[Pair], recipe_name: str, command: str | None = None, table: str | None = None
+) -> str:
+    """The markdown: the pairs, then scores and times per pair, steps-to-match and the paper's claims."""
     lines = [
         "# Table 6 / Figure 8: weight transfer vs training from scratch",
         "",
         f"Command: `{command or 'python paper_repro/table6_transfer.py'}`",
         "",
-        f"Recipe `{recipe_name}`; journals under `paper_repro/runs/table6/{recipe_name}/`. Times are the harness's "
-        "own pretraining and fine-tuning seconds (`ResultRecord`); mean ± 90% confidence half-width over pairs "
-        "and seeds.",
+        f"Recipe `{recipe_name}`; the sweep journal `paper_repro/runs/table6/{recipe_name}/`. Times are the "
+        "harness's own pretraining and fine-tuning seconds (`ResultRecord`); mean ± 90% confidence half-width "
+        "over pairs and seeds." + (f" Sources chosen on the table {table}." if table else ""),
         "",
-        "| # | source (trained neighbour) | target | overlap | how chosen |",
-        "|---:|---|---|---:|---|",
+        *pairs_table(pairs),
     ]
+    ok = _ok(collected.runs)
+    if not len(ok):
+        return "\n".join([*lines, "", "No finished evaluations in the journal yet.", ""])
+    matched = steps_to_match(collected.curves)
+    lines += ["", *scores_table(ok), *match_table(matched), "", "## Against the paper", ""]
+    lines += paper_comparison(ok, matched) + failures(collected.runs) + [""]
+    return "\n".join(lines)
+
+
+def pairs_table(pairs: Sequence[Pair]) -> list[str]:
+    lines = ["| # | source (trained neighbour) | target | overlap | how chosen |", "|---:|---|---|---:|---|"]
     for i, pair in enumerate(pairs, 1):
         lines.append(f"| {i} | `{pair.source.short()}` | `{pair.target.short()}` | {pair.overlap:.2f} | {pair.rule} |")
-    if not len(ok):
-        lines += ["", "No finished evaluations in the journals yet.", ""]
-        text = "\n".join(lines)
-        (out_dir / "table6_transfer.md").write_text(text)
-        return text
-    wide = ok.pivot_table(index=["pair", "seed"], columns="mode", values=["score", "total_s"], aggfunc="first")
-    present = [m for m in TARGET_MODES if m in set(ok["mode"])]
-    lines += [
-        "",
-        "| # | seeds | "
-        + " | ".join(f"score: {MODE_LABELS[m]}" for m in present)
-        + " | "
-        + " | ".join(f"time s: {MODE_LABELS[m]}" for m in present)
-        + " |",
-        "|---:|---:|" + "---:|" * (2 * len(present)),
-    ]
+    return lines
+
+
+def scores_table(ok: pd.DataFrame) -> list[str]:
+    """Score and time of each target mode per pair, over seeds."""
+    present = _present(ok)
+    header = [f"score: {MODE_LABELS[m]}" for m in present] + [f"time s: {MODE_LABELS[m]}" for m in present]
+    lines = ["| # | seeds | " + " | ".join(header) + " |", "|---:|---:|" + "---:|" * len(header)]
     for index in sorted(ok.pair.unique()):
         part = ok[ok.pair == index]
         cells = [_fmt(_ci(part[part["mode"] == m].score)) for m in present]
         times = [_fmt(_ci(part[part["mode"] == m].total_s), 0) for m in present]
         lines.append(f"| {index} | {part.seed.nunique()} | " + " | ".join(cells + times) + " |")
-    matched = steps_to_match(ok)
-    if len(matched):
-        lines += [
-            "",
-            "Held-out MLM learning curves (`table6_transfer_curves.csv`): the first checkpoint at which the "
-            "transferred target reaches the scratch target's final held-out loss.",
-            "",
-            "| # | seed | checkpoint reached / steps | pretraining saved |",
-            "|---:|---:|---:|---:|",
-        ]
-        for r in matched.itertuples():
-            reached = "not reached" if np.isnan(r.match_step) else f"{int(r.match_step)} / {int(r.steps)}"
-            saved = "-" if np.isnan(r.saved) else f"{100 * r.saved:.0f}%"
-            lines.append(f"| {r.pair} | {r.seed} | {reached} | {saved} |")
-    lines += ["", "## Against the paper", ""]
+    return lines
+
+
+def match_table(matched: pd.DataFrame) -> list[str]:
+    """The first checkpoint at which each transferred target reaches scratch's final held-out loss."""
+    if not len(matched):
+        return []
+    lines = [
+        "",
+        "Held-out MLM learning curves (`table6_transfer_curves.csv`): the first checkpoint at which the "
+        "transferred target reaches the scratch target's final held-out loss.",
+        "",
+        "| # | seed | checkpoint reached / steps | pretraining saved |",
+        "|---:|---:|---:|---:|",
+    ]
+    for r in matched.itertuples():
+        reached = "not reached" if np.isnan(r.match_step) else f"{int(r.match_step)} / {int(r.steps)}"
+        saved = "-" if np.isnan(r.saved) else f"{100 * r.saved:.0f}%"
+        lines.append(f"| {r.pair} | {r.seed} | {reached} | {saved} |")
+    return lines
+
+
+def paper_comparison(ok: pd.DataFrame, matched: pd.DataFrame) -> list[str]:
+    """The measured differences beside the paper's Table 6 and Figure 8 numbers."""
+    wide = ok.pivot_table(index=["pair", "seed"], columns="mode", values=["score", "total_s"], aggfunc="first")
+    lines = []
     if ("score", "scratch") in wide and ("score", "transfer-ft") in wide:
         diff = (wide["score"]["transfer-ft"] - wide["score"]["scratch"]).dropna()
         saved = (1 - wide["total_s"]["transfer-ft"] / wide["total_s"]["scratch"]).dropna() * 100
@@ -432,55 +501,72 @@ def write_outputs(
             "(pair, seed) reach it; 'not reached' counts as 0%). This is the held-out-MLM stand-in for the "
             "paper's 'directly fine-tune' (Appendix B.3), since this recipe has no fine-tuning to keep"
         )
-    failed = frame[frame.status != "ok"] if len(frame) else frame
-    if len(failed):
-        lines.append(
-            f"- {len(failed)} evaluation(s) did not finish ok: "
-            + ", ".join(
-                f"{r.mode} {r.target if r.mode != 'source' else r.source} seed {r.seed} ({r.status})"
-                for r in failed.itertuples()
-            )
-        )
-    lines.append("")
-    text = "\n".join(lines)
-    (out_dir / "table6_transfer.md").write_text(text)
+    return lines
 
-    curves = curve_columns(ok)
-    fig, axes = plt.subplots(1, 3 if curves else 2, figsize=(16 if curves else 11, 3.8))
+
+def failures(runs: pd.DataFrame) -> list[str]:
+    failed = runs[runs.status != "ok"] if len(runs) else runs
+    if not len(failed):
+        return []
+    names = ", ".join(
+        f"{r.mode} {r.target if r.mode != 'source' else r.source} seed {r.seed} ({r.status})"
+        for r in failed.itertuples()
+    )
+    return [f"- {len(failed)} evaluation(s) did not finish ok: {names}"]
+
+
+def plot(collected: Collected, recipe_name: str, path: Path) -> None:
+    """Figure 8-style: score per pair and mode, training time per mode and (when recorded) the held-out curves."""
+    ok, curves = _ok(collected.runs), _ok(collected.curves)
+    fig, axes = plt.subplots(1, 3 if len(curves) else 2, figsize=(16 if len(curves) else 11, 4.6), layout="constrained")
+    _plot_scores(axes[0], ok, recipe_name)
+    _plot_times(axes[1], ok)
+    if len(curves):
+        _plot_curves(axes[2], curves)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _plot_scores(ax: plt.Axes, ok: pd.DataFrame, recipe_name: str) -> None:
+    """Grouped bars; the legend sits under the axes, where no bar can be."""
+    present = _present(ok)
     width = 0.8 / max(1, len(present))
     for k, mode in enumerate(present):
         part = ok[ok["mode"] == mode].groupby("pair").score.mean()
-        axes[0].bar(part.index + (k - (len(present) - 1) / 2) * width, part.values, width, label=MODE_LABELS[mode])
-    axes[0].set(xlabel="pair (see table6_transfer.md)", ylabel=f"score at {recipe_name} (%)", title="Score")
-    axes[0].set_xticks(sorted(ok.pair.unique()))
+        ax.bar(part.index + (k - (len(present) - 1) / 2) * width, part.values, width, label=MODE_LABELS[mode])
+    ax.set(xlabel="pair (see table6_transfer.md)", ylabel=f"score at {recipe_name} (%)", title="Score")
+    ax.set_xticks(sorted(ok.pair.unique()))
     scores = ok[ok["mode"] != "source"].score
     if len(scores):
-        axes[0].set_ylim(float(scores.min()) - 2, float(scores.max()) + 1)
-    axes[0].legend(fontsize=7, loc="lower right")
+        ax.set_ylim(float(scores.min()) - 2, float(scores.max()) + 1)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=len(present), frameon=False)
+
+
+def _plot_times(ax: plt.Axes, ok: pd.DataFrame) -> None:
+    present = _present(ok)
     means = [_ci(ok[ok["mode"] == m].total_s) for m in present]
-    axes[1].bar(
+    ax.bar(
         range(len(present)),
         [m for m, _ in means],
         yerr=[0 if np.isnan(h) else h for _, h in means],
         capsize=4,
         color=["tab:blue", "tab:orange", "tab:green"][: len(present)],
     )
-    axes[1].set_xticks(range(len(present)), [MODE_LABELS[m] for m in present], fontsize=7)
-    axes[1].set(ylabel="training time per target (s)", title="Training time (90% CI), cf. Figure 8")
-    if curves:
-        steps = [k for k, _ in curves]
-        for (index, part), colour in zip(ok.groupby("pair"), plt.rcParams["axes.prop_cycle"].by_key()["color"] * 9):
-            for mode, style in (("scratch", "-"), ("transfer", "--")):
-                rows = part[part["mode"] == mode]
-                if len(rows):
-                    mean = rows[[c for _, c in curves]].mean(axis=0).to_numpy(dtype=float)
-                    axes[2].plot(steps, mean, style, color=colour, marker="o", ms=3, label=f"{index}: {mode}")
-        axes[2].set(xlabel="pretraining steps", ylabel="held-out MLM loss", title="Held-out loss (solid: scratch)")
-        axes[2].legend(fontsize=6, ncol=2)
-    fig.tight_layout()
-    fig.savefig(out_dir / "table6_transfer.png", dpi=120)
-    plt.close(fig)
-    return text
+    ax.set_xticks(range(len(present)), [MODE_LABELS[m] for m in present], fontsize=8)
+    ax.set(ylabel="training time per target (s)", title="Training time (90% CI), cf. Figure 8")
+
+
+def _plot_curves(ax: plt.Axes, curves: pd.DataFrame) -> None:
+    """Seed-mean held-out loss per pair, scratch solid and transfer dashed; the legend beside the axes."""
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (index, part) in enumerate(curves.groupby("pair")):
+        for mode, style in (("scratch", "-"), ("transfer", "--")):
+            mean = part[part["mode"] == mode].groupby("step")["heldout_loss"].mean()
+            if len(mean):
+                ax.plot(mean.index, mean.values, style, color=colours[i % len(colours)], marker="o", ms=3,
+                        label=f"{index}: {mode}")  # fmt: skip
+    ax.set(xlabel="pretraining steps", ylabel="held-out MLM loss", title="Held-out loss (solid: scratch)")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
 
 
 def estimated_cost(bench: Any, pairs: Sequence[Pair], fidelity: str, modes: Sequence[str]) -> float:
@@ -513,7 +599,7 @@ def main(argv: list[str] | None = None) -> str:
     )
     parser.add_argument("--out", default=None, help="journal folder (default paper_repro/runs/table6/<recipe>)")
     parser.add_argument("--plan", action="store_true", help="print the pairs and the expected cost; train nothing")
-    parser.add_argument("--report", action="store_true", help="write the outputs from the journals; train nothing")
+    parser.add_argument("--report", action="store_true", help="write the outputs from the journal; train nothing")
     args = parser.parse_args(argv)
     recipe = load_recipe(args.recipe)
     targets = [ModelCard.parse(t) for t in _split_cards(args.targets)]
@@ -533,14 +619,12 @@ def main(argv: list[str] | None = None) -> str:
         )
         return "\n".join(lines)
     if not args.report:
-        import torch
-
-        torch.set_num_threads(max(1, args.threads))
         started = time.perf_counter()
-        ran = run_pairs(pairs, recipe, seeds, out_dir, args.data, modes, args.device, progress=print)
+        ran = run_pairs(pairs, recipe, seeds, out_dir, args.data, modes, args.device, args.threads, print)
         print(f"{ran} evaluation(s) in {time.perf_counter() - started:.0f} s -> {out_dir}")
     command = command_line("table6_transfer.py", argv)
-    return write_outputs(collect(out_dir, pairs, seeds), pairs, recipe.name, command=command)
+    collected = collect(read_journal(out_dir), pairs, seeds, recipe)
+    return write_outputs(collected, pairs, recipe.name, command=command, table=table_version(bench))
 
 
 def _split_cards(text: str) -> list[str]:

@@ -506,8 +506,13 @@ def test_cli_params_and_summary(capsys) -> None:
     assert cli_main(["model", "params", "no-such-card"]) == 2
 
 
-def test_transfer_helpers_import_without_torch() -> None:
-    code = "import sys, flexibench.models.transfer as t; assert 'torch' not in sys.modules; print(t.biased_overlap)"
+def test_transfer_helpers_are_the_torch_free_cores() -> None:
+    """The models re-export the core's overlap measures (tests/test_layers.py keeps the core torch-free)."""
+    import flexibench.core.card as core_card
+    import flexibench.models as models
+
+    assert models.biased_overlap is core_card.biased_overlap and models.overlap_fraction is core_card.overlap_fraction
+    code = "import sys, flexibench.core; assert 'torch' not in sys.modules; print(flexibench.core.overlap_fraction)"
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
 
 

@@ -156,35 +156,60 @@ def test_table6_choose_pairs_prefers_measured_neighbours() -> None:
         table6_transfer.choose_pairs([tiny], lambda card: [ModelCard.named("bert-mini")])
 
 
+def _by_mode(runs, pair, recipe) -> dict:
+    """The journal's record of every mode (one seed), found by the sweep's key."""
+    records = table6_transfer.read_journal(runs)
+    return {m: table6_transfer.mode_record(records, pair, recipe, m, 0) for m in table6_transfer.MODES}
+
+
 def test_table6_measures_scratch_and_transfer_and_resumes(data_dir, tmp_path) -> None:  # noqa: F811
+    from flexibench.bench.journal import JournalWriter, read_shards
+    from flexibench.core.recipes import load_recipe
+    from flexibench.train.sweep import shard_path
+
+    recipe = load_recipe(tiny_recipe())
     pair = table6_transfer.Pair(ModelCard.named("bert-4-128"), ModelCard.named("bert-tiny"), 1.0, "given")
     runs = tmp_path / "runs"
-    ran = table6_transfer.run_pairs([pair], tiny_recipe(), [0], runs, data_dir, progress=lambda s: None)
+    ran = table6_transfer.run_pairs([pair], recipe, [0], runs, data_dir, progress=lambda s: None)
     assert ran == 4
-    records = {mode: table6_transfer.read_mode(runs, mode) for mode in table6_transfer.MODES}
-    assert all(len(r) == 1 and r[0].status == "ok" for r in records.values()), records
+    assert [p.name for p in runs.glob("*.jsonl")] == [shard_path(runs).name]  # one sweep journal, one shard
+    records = _by_mode(runs, pair, recipe)
+    assert all(r is not None and r.status == "ok" for r in records.values()), records
     source = card_hash(pair.source)
-    assert records["source"][0].card_hash == source and records["scratch"][0].transfer_source is None
-    assert records["transfer"][0].transfer_source == source and records["transfer"][0].fidelity == "tiny-transfer"
-    ft = records["transfer-ft"][0]
+    assert records["source"].card_hash == source and records["scratch"].transfer_source is None
+    assert records["transfer"].transfer_source == source and records["transfer"].fidelity == "tiny-transfer"
+    ft = records["transfer-ft"]
     assert ft.transfer_source == source and ft.fidelity == "tiny-transfer-ft"
     assert ft.pretrain_time_s == 0.0 and ft.tokens_seen == 0 and ft.finetune_time_s > 0
-    assert records["scratch"][0].tokens_seen == records["transfer"][0].tokens_seen > 0
+    assert records["scratch"].tokens_seen == records["transfer"].tokens_seen > 0
 
-    assert table6_transfer.run_pairs([pair], tiny_recipe(), [0], runs, data_dir, progress=lambda s: None) == 0
-    # a lost checkpoint and a lost journal: the source is retrained (not journaled twice), one evaluation reruns
-    for name in table6_transfer.WEIGHT_FILES:
-        (table6_transfer.model_dir(runs, pair, 0) / name).unlink()
-    for shard in (runs / "transfer-ft").glob("*.jsonl"):
-        shard.unlink()
-    assert table6_transfer.run_pairs([pair], tiny_recipe(), [0], runs, data_dir, progress=lambda s: None) == 1
-    assert len(table6_transfer.read_mode(runs, "source")) == 1
+    assert table6_transfer.run_pairs([pair], recipe, [0], runs, data_dir, progress=lambda s: None) == 0
+    # a lost checkpoint and a lost record: the source is retrained (not journaled twice), one evaluation reruns
+    other = tmp_path / "other"
+    with JournalWriter(shard_path(other)) as writer:
+        for record in read_shards([runs]):
+            if record.fidelity != "tiny-transfer-ft":
+                writer.append(record)
+    assert table6_transfer.run_pairs([pair], recipe, [0], other, data_dir, progress=lambda s: None) == 1
+    assert len(read_shards([other])) == 4 and table6_transfer.model_dir(other, pair, 0).is_dir()
 
-    frame = table6_transfer.collect(runs, [pair], [0])
-    assert sorted(frame["mode"]) == sorted(table6_transfer.MODES)
-    text = table6_transfer.write_outputs(frame, [pair], "tiny", out_dir=tmp_path)
+    collected = table6_transfer.collect(table6_transfer.read_journal(runs), [pair], [0], recipe)
+    assert sorted(collected.runs["mode"]) == sorted(table6_transfer.MODES)
+    text = table6_transfer.write_outputs(collected, [pair], "tiny", out_dir=tmp_path)
     assert "transfer + fine-tune only minus scratch" in text and "`4x[SA-SDP h128 n2 f512]`" in text
     assert (tmp_path / "table6_transfer.png").exists() and (tmp_path / "table6_transfer.csv").exists()
+
+
+def test_table6_refuses_a_transfer_record_from_another_source(data_dir, tmp_path) -> None:  # noqa: F811
+    from flexibench.core.recipes import load_recipe
+
+    recipe = load_recipe(tiny_recipe())
+    pair = table6_transfer.Pair(ModelCard.named("bert-4-128"), ModelCard.named("bert-tiny"), 1.0, "given")
+    runs = tmp_path / "runs"
+    table6_transfer.run_pairs([pair], recipe, [0], runs, data_dir, modes=["transfer"], progress=lambda s: None)
+    elsewhere = table6_transfer.Pair(ModelCard.named("bert-mini"), ModelCard.named("bert-tiny"), 0.5, "given")
+    with pytest.raises(SystemExit, match="a transfer from another source"):
+        table6_transfer.plan_transfers([elsewhere], recipe, [0], ["transfer"], runs)
 
 
 def test_table6_transfer_ft_recipe_skips_pretraining_only() -> None:
@@ -199,28 +224,35 @@ def test_table6_transfer_ft_recipe_skips_pretraining_only() -> None:
 
 
 def test_table6_on_an_mlm_scored_recipe_compares_learning_curves(data_dir, tmp_path) -> None:  # noqa: F811
+    from flexibench.core.recipes import load_recipe
+
     recipe = tiny_recipe("mlm", steps=4, heldout_blocks=8, heldout_every=1)
     recipe.update(tasks={}, scored=["MLM"])
+    recipe = load_recipe(recipe)
     pair = table6_transfer.Pair(ModelCard.named("bert-4-128"), ModelCard.named("bert-tiny"), 1.0, "given")
     with pytest.raises(SystemExit, match="fine-tunes no task"):
         table6_transfer.run_pairs([pair], recipe, [0], tmp_path / "runs", data_dir, modes=["transfer-ft"])
     ran = table6_transfer.run_pairs([pair], recipe, [0], tmp_path / "runs", data_dir, progress=lambda s: None)
     assert ran == 3  # source, scratch, transfer: fine-tune-only has nothing to score here
-    frame = table6_transfer.collect(tmp_path / "runs", [pair], [0])
-    assert [k for k, _ in table6_transfer.curve_columns(frame)] == [1, 2, 3, 4]
-    assert frame[frame["mode"] == "transfer"].score.notna().all()
-    matched = table6_transfer.steps_to_match(frame)
+    records = _by_mode(tmp_path / "runs", pair, recipe)
+    collected = table6_transfer.collect(table6_transfer.read_journal(tmp_path / "runs"), [pair], [0], recipe)
+    curves = collected.curves
+    assert sorted(curves[curves["mode"] == "transfer"].step) == [1, 2, 3, 4]
+    assert collected.runs[collected.runs["mode"] == "transfer"].score.notna().all()
+    matched = table6_transfer.steps_to_match(curves)
     assert len(matched) == 1 and matched.steps.iloc[0] == 4
     k = matched.match_step.iloc[0]
-    scratch_final = frame[frame["mode"] == "scratch"]["heldout_loss@4"].iloc[0]
-    transfer = frame[frame["mode"] == "transfer"]
-    if not np.isnan(k):  # the first checkpoint at or below scratch's final loss, and none before it
-        assert transfer[f"heldout_loss@{int(k)}"].iloc[0] <= scratch_final
-        assert all(transfer[f"heldout_loss@{j}"].iloc[0] > scratch_final for j in range(1, int(k)))
-    text = table6_transfer.write_outputs(frame, [pair], "mlm", out_dir=tmp_path)
+    scratch_final = records["scratch"].task_metrics["MLM"]["loss"]  # the final held-out loss, not the curve
+    transfer = dict(zip(records["transfer"].heldout.steps, records["transfer"].heldout.loss))
+    if np.isnan(k):
+        assert all(v > scratch_final for v in transfer.values())
+    else:  # the first checkpoint at or below scratch's final loss, and none before it
+        assert transfer[int(k)] <= scratch_final
+        assert all(transfer[j] > scratch_final for j in range(1, int(k)))
+    text = table6_transfer.write_outputs(collected, [pair], "mlm", out_dir=tmp_path)
     assert "checkpoint reached / steps" in text and (tmp_path / "table6_transfer_curves.csv").exists()
     # the share the search reproductions charge a transferred card: k / steps, never reached = 1
-    share = table6_transfer.measured_pretrain_share(tmp_path / "table6_transfer.csv")
+    share = table6_transfer.measured_pretrain_share(tmp_path / "table6_transfer_curves.csv")
     assert share == pytest.approx(1.0 if np.isnan(k) else k / 4)
     assert table6_transfer.measured_pretrain_share(tmp_path / "missing.csv") is None
 

@@ -22,6 +22,7 @@ from flexibench.core import ModelCard
 from flexibench.core.errors import DataError
 
 CARD = ModelCard.named("bert-tiny")
+CURVE = {"steps": [50, 100], "loss": [6.5, 6.0], "accuracy": [3.0, 5.0], "tokens_per_step": 2048}
 
 
 def _tampered_shard(path, field, value, seeds=(0, 1, 2), line=2):
@@ -58,6 +59,15 @@ def _tampered_shard(path, field, value, seeds=(0, 1, 2), line=2):
         ("card_hash", 12),
         ("card", {"l": 2}),
         ("surprise", 1),
+        ("heldout", [1, 2]),
+        ("heldout", {**CURVE, "steps": [100, 50]}),  # not increasing
+        ("heldout", {**CURVE, "steps": [50, True]}),
+        ("heldout", {**CURVE, "steps": [0, 50]}),
+        ("heldout", {**CURVE, "loss": [1.0]}),  # one loss for two steps
+        ("heldout", {**CURVE, "loss": [1.0, -0.5]}),
+        ("heldout", {**CURVE, "accuracy": [1.0, 100.5]}),
+        ("heldout", {**CURVE, "tokens_per_step": 1.5}),
+        ("heldout", {k: v for k, v in CURVE.items() if k != "tokens_per_step"}),
     ],
 )
 def test_a_record_that_breaks_the_schema_is_refused_with_file_and_line(tmp_path, field, value):
@@ -166,3 +176,24 @@ def test_run_one_turns_a_record_the_schema_refuses_into_a_failed_record(tmp_path
     (record,) = read_shard(tmp_path / "s.jsonl")
     assert returned.status == record.status == "failed" and "broke the record schema" in record.error
     assert record.fidelity == "my recipe"
+
+
+def test_a_heldout_curve_is_stored_typed_and_never_twice(tmp_path):
+    from flexibench.core.heldout import HeldoutCurve
+    from flexibench.core.record_schema import RecordError, check_record
+
+    curve = HeldoutCurve((50, 100), (math.inf, 6.0), (3.0, math.nan), 2048)
+    record = dataclasses.replace(synthetic_record(CARD, 0), heldout=curve)
+    with JournalWriter(tmp_path / "s.jsonl") as writer:
+        writer.append(record)
+    assert (
+        '"heldout":{"accuracy":[3.0,null],"loss":[null,6.0],"steps":[50,100],"tokens_per_step":2048}'
+        in (tmp_path / "s.jsonl").read_text()
+    )
+    (back,) = read_shard(tmp_path / "s.jsonl")
+    assert back.heldout.steps == (50, 100) and back.heldout.loss[1] == 6.0 and back.heldout.tokens == (102400, 204800)
+    assert math.isnan(back.heldout.loss[0]) and math.isnan(back.heldout.accuracy[1])
+    both = json.loads(record.to_json())
+    both["task_metrics"] = {"MLM": {"loss": 6.0, "loss@50": 6.5}}
+    with pytest.raises(RecordError, match=r"task_metrics\['MLM'\]\['loss@50'\].*beside heldout"):
+        check_record(both)

@@ -54,8 +54,13 @@ def test_constant_schedule_checkpoints_equal_shorter_runs(data_dir) -> None:  # 
     short = evaluate("bert-tiny", heldout_recipe(3), seed=0, data_dir=data_dir, device="cpu")
     assert long.status == short.status == "ok", (long.error, short.error)
     mlm_long, mlm_short = long.task_metrics["MLM"], short.task_metrics["MLM"]
-    assert mlm_long["loss@3"] == pytest.approx(mlm_short["loss"], rel=1e-6)
-    assert mlm_long["loss@6"] == mlm_long["loss"] and set(mlm_long) >= {"accuracy", "perplexity", "score"}
+    assert long.heldout.steps == (3, 6) and short.heldout.steps == (3,)
+    assert long.heldout.at(3)[0] == pytest.approx(mlm_short["loss"], rel=1e-6)
+    assert long.heldout.at(6) == (mlm_long["loss"], mlm_long["accuracy"])
+    assert set(mlm_long) == {"loss", "accuracy", "perplexity", "score"}  # the curve is not in the task's metrics
+    pretrain = long.recipe["pretrain"]
+    assert long.heldout.tokens_per_step == pretrain["batch_size"] * pretrain["seq_len"]
+    assert long.heldout.tokens[-1] == long.tokens_seen  # what the training loop counted
     assert long.score == long.task_scores["MLM"] == pytest.approx(mlm_score(mlm_long["loss"], 120))
     assert 0 <= long.task_scores["SST-2"] <= 100  # fine-tuned tasks still run and are recorded
 
@@ -79,9 +84,9 @@ def test_bf16_trains_like_fp32_and_keeps_prefix_exact_checkpoints(data_dir) -> N
     short_recipe["pretrain"]["precision"] = "bf16"
     short = evaluate("bert-tiny", short_recipe, seed=0, data_dir=data_dir, device="cpu")
     assert fp32.status == bf16.status == short.status == "ok", (bf16.error, short.error)
-    a, b = fp32.task_metrics["MLM"], bf16.task_metrics["MLM"]
-    assert a["loss@6"] != b["loss@6"] and abs(a["loss@6"] - b["loss@6"]) < 0.05
-    assert b["loss@3"] == pytest.approx(short.task_metrics["MLM"]["loss"], rel=1e-6)
+    a, b = fp32.heldout.at(6)[0], bf16.heldout.at(6)[0]
+    assert a != b and abs(a - b) < 0.05
+    assert bf16.heldout.at(3)[0] == pytest.approx(short.task_metrics["MLM"]["loss"], rel=1e-6)
     assert bf16.recipe["pretrain"]["precision"] == "bf16"
 
 
@@ -114,7 +119,7 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_result(data_dir, tmp_pa
     monkeypatch.setattr(harness, "optimizer_step", real_step)
     resumed = evaluate("bert-tiny", recipe, seed=0, data_dir=data_dir, device="cpu", state_dir=states)
     assert resumed.status == "ok", resumed.error
-    assert resumed.task_metrics["MLM"] == whole.task_metrics["MLM"]
+    assert resumed.task_metrics["MLM"] == whole.task_metrics["MLM"] and resumed.heldout == whole.heldout
     assert resumed.task_scores == whole.task_scores and resumed.tokens_seen == whole.tokens_seen
     assert list(states.iterdir()) == []  # the record replaces the state
     other = evaluate("bert-tiny", recipe, seed=1, data_dir=data_dir, device="cpu", state_dir=states)
@@ -149,7 +154,9 @@ def test_a_long_run_cut_at_a_checkpoint_is_the_shorter_recipes_record(data_dir) 
     assert cut.score == pytest.approx(short.score, rel=1e-6)
     assert cut.task_metrics["MLM"]["loss"] == pytest.approx(short.task_metrics["MLM"]["loss"], rel=1e-6)
     assert cut.tokens_seen == short.tokens_seen and math.isnan(cut.pretrain_loss)
-    assert "loss@6" not in cut.task_metrics["MLM"] and cut.splits["MLM"]["cut_from"] == "tiny-mlm"
+    assert cut.heldout.steps == (3,) and cut.heldout.loss == pytest.approx(short.heldout.loss, rel=1e-6)
+    assert cut.heldout.tokens_per_step == short.heldout.tokens_per_step
+    assert cut.splits["MLM"]["cut_from"] == "tiny-mlm"
 
 
 def test_cutting_refuses_what_is_not_a_prefix(data_dir) -> None:  # noqa: F811
@@ -181,7 +188,8 @@ def test_cut_command_appends_the_cuts_once(data_dir, tmp_path) -> None:  # noqa:
     for _ in range(2):  # a second run finds the key done and appends nothing
         main(["--from", str(tmp_path / "long"), "--recipe", str(short), "--out", str(tmp_path / "short")])
     (cut,) = read_shards([tmp_path / "short"])
-    assert cut.fidelity == "tiny-mlm-3" and cut.task_metrics["MLM"]["loss"] == long.task_metrics["MLM"]["loss@3"]
+    assert cut.fidelity == "tiny-mlm-3" and cut.task_metrics["MLM"]["loss"] == long.heldout.at(3)[0]
+    assert cut.heldout == long.heldout.until(3)
 
 
 def test_snapshots_are_the_shorter_recipes_pretrained_models(data_dir, tmp_path) -> None:  # noqa: F811
@@ -282,6 +290,7 @@ def test_a_cut_fine_tuned_from_its_snapshot_is_the_shorter_recipes_fresh_record(
     assert made.key == fresh.key and made.task_scores["SST-2"] == fresh.task_scores["SST-2"]
     assert made.finetune_losses == fresh.finetune_losses and made.task_metrics["SST-2"] == fresh.task_metrics["SST-2"]
     assert made.score == pytest.approx(fresh.score, rel=1e-6) and made.splits["QNLI"] == fresh.splits["QNLI"]
+    assert made.heldout == long.heldout.until(3)  # the curve up to the cut travels with the fine-tuned record
     missing = tmp_path / "elsewhere"
     with pytest.raises(DataError, match="no snapshot of"):
         main([*command[:-1], str(tmp_path / "out2"), "--snapshots", str(missing), "--data", str(data_dir)])

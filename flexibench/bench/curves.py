@@ -1,12 +1,13 @@
 """Learning curves out of result records: the score at every recorded checkpoint, as one array.
 
-A record keeps each scored task's checkpoints in ``task_metrics[task]``: ``score@k``
-where the harness wrote it, else (held-out masked LM) ``loss@k``, turned into a score
-with the harness's own :func:`~flexibench.core.tasks.mlm_score`. The score at step
-``k`` is the harness's average over the scored tasks at ``k``
-(:func:`~flexibench.core.tasks.glue_average`), so the last checkpoint of a finished
-run reproduces the record's score exactly. Checkpoints count pretraining steps; a
-fidelity's ``tokens_per_step`` (batch size x sequence length) turns them into tokens.
+A record's held-out MLM checkpoints are its typed curve (``ResultRecord.heldout``; records
+from before that field get it on read from their ``loss@k`` metrics), each loss turned into a
+score with the harness's own :func:`~flexibench.core.tasks.mlm_score`. The score at step ``k``
+is the harness's average over the scored tasks at ``k``
+(:func:`~flexibench.core.tasks.glue_average`), so the last checkpoint of a finished run
+reproduces the record's score exactly; a recipe that scores a fine-tuned task has no curve
+(fine-tuning keeps no checkpoints). Checkpoints count pretraining steps; the curve's
+``tokens_per_step`` (batch size x sequence length) turns them into tokens.
 
 ``pack`` stores one ``(records, checkpoints)`` float array per fidelity, NaN where a
 record lacks a checkpoint (a run that diverged early), with the checkpoint grid and its
@@ -17,10 +18,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
+from flexibench.core.recipes import MLM_TASK
 from flexibench.core.record import ResultRecord
 from flexibench.core.tasks import glue_average, mlm_score
 
@@ -32,26 +33,15 @@ def record_curve(record: ResultRecord) -> dict[int, float]:
     recipe = record.recipe if isinstance(record.recipe, dict) else {}
     scored = list(recipe.get("scored") or record.task_scores)
     vocab = int(recipe.get("vocab_size") or 0)
-    per_task: dict[str, dict[int, float]] = {}
-    for task in scored:
-        metrics = record.task_metrics.get(task) or {}
-        points = _checkpoints(metrics, "score")
-        if not points and vocab >= 2:
-            points = {k: mlm_score(loss, vocab) for k, loss in _checkpoints(metrics, "loss").items()}
-        per_task[task] = points
-    if not per_task or not all(per_task.values()):
+    if scored != [MLM_TASK] or record.heldout is None or vocab < 2:
         return {}
-    steps = sorted(set.intersection(*(set(points) for points in per_task.values())))
-    return {k: glue_average({t: points[k] for t, points in per_task.items()}, scored) for k in steps}
+    curve = record.heldout
+    return {k: glue_average({MLM_TASK: mlm_score(loss, vocab)}, scored) for k, loss in zip(curve.steps, curve.loss)}
 
 
-def _checkpoints(metrics: dict[str, Any], name: str) -> dict[int, float]:
-    out = {}
-    for key, value in metrics.items():
-        metric, _, step = key.partition("@")
-        if metric == name and step.isdigit() and value is not None:
-            out[int(step)] = float(value)
-    return out
+def tokens_per_step(records: Sequence[ResultRecord]) -> int:
+    """Tokens per pretraining step of the records' curves (0 if none has one): one recipe per fidelity."""
+    return next((r.heldout.tokens_per_step for r in records if r.heldout is not None), 0)
 
 
 def curve_column(records: Sequence[ResultRecord]) -> tuple[np.ndarray, list[int]]:
@@ -64,9 +54,3 @@ def curve_column(records: Sequence[ResultRecord]) -> tuple[np.ndarray, list[int]
         for k, value in curve.items():
             out[i, column[k]] = value
     return out, budgets
-
-
-def tokens_per_step(recipe: dict[str, Any]) -> int:
-    """Tokens one pretraining step sees under ``recipe`` (batch size x sequence length; 0 if unknown)."""
-    pretrain = recipe.get("pretrain") or {}
-    return int(pretrain.get("batch_size") or 0) * int(pretrain.get("seq_len") or 0)

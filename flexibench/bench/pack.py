@@ -30,6 +30,7 @@ from flexibench.bench.journal import expand_shard_paths, read_shards
 from flexibench.bench.store import as_column, atomic_output, write_file
 from flexibench.core import DesignSpace, ModelCard, card_hash
 from flexibench.core.errors import DataError
+from flexibench.core.recipes import comparable_recipe
 from flexibench.core.record import STATUSES, ResultRecord
 
 PAPER_VOCAB_SIZE = 50_265  # RoBERTa tokenizer, as in the paper (Table 3 parameter counts)
@@ -311,9 +312,7 @@ def _result_columns(
     curve, budgets = curve_column(recs)
     if budgets:  # tables of recipes without checkpoints stay as before
         columns["curve"] = curve
-        attrs.update(
-            curve_budgets=budgets, curve_unit=CURVE_UNIT, curve_tokens_per_step=tokens_per_step(recs[0].recipe)
-        )
+        attrs.update(curve_budgets=budgets, curve_unit=CURVE_UNIT, curve_tokens_per_step=tokens_per_step(recs))
     return columns, attrs
 
 
@@ -440,28 +439,16 @@ def _vocab_from_records(records: list[ResultRecord]) -> int | None:
     return None
 
 
-RECIPE_DEFAULTS_ADDED = {("pretrain", "precision"): "fp32"}  # records before the setting existed trained in fp32
-
-
-def _comparable_recipe(recipe: dict[str, Any]) -> dict[str, Any]:
-    """A record's recipe without its description, settings added since filled with their old behaviour."""
-    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in recipe.items() if k != "description"}
-    for (section, key), default in RECIPE_DEFAULTS_ADDED.items():
-        if isinstance(out.get(section), dict):
-            out[section].setdefault(key, default)
-    return out
-
-
 def _recipe_of(records: list[ResultRecord]) -> dict[str, Any]:
     """The one recipe of a fidelity; records trained under different budgets are an error, not a mix.
 
     Scores from two versions of a recipe are not comparable, so a fidelity name must
     mean one budget: a changed recipe gets a new name or its old records are archived
     (``data/shards/archive/``). Only the free-text description may differ, and a setting that
-    was added later with a default equal to the old behaviour (``RECIPE_DEFAULTS_ADDED``) reads
+    was added later with a default equal to the old behaviour (``recipes.RECIPE_DEFAULTS_ADDED``) reads
     as that default where an older record lacks it.
     """
-    recipes = {json.dumps(_comparable_recipe(r.recipe), sort_keys=True) for r in records}
+    recipes = {json.dumps(comparable_recipe(r.recipe), sort_keys=True) for r in records}
     if len(recipes) > 1:
         raise DataError(
             f"fidelity {records[0].fidelity!r}: its records come from {len(recipes)} different recipes; "

@@ -5,7 +5,7 @@ harness all build on it without pulling each other in (``tests/test_layers.py`` 
 direction: core <- library, models, surrogates <- bench <- search, train).
 """
 
-from flexibench.core.card import ModelCard, biased_overlap
+from flexibench.core.card import ModelCard, biased_overlap, overlap_fraction
 from flexibench.core.design_space import LEVELS, DesignSpace
 from flexibench.core.features import naive_features
 from flexibench.core.graph import BlockGraph, card_graph, card_hash, graph_hash, to_networkx
@@ -23,5 +23,6 @@ __all__ = [
     "card_hash",
     "graph_hash",
     "naive_features",
+    "overlap_fraction",
     "to_networkx",
 ]

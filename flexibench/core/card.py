@@ -231,6 +231,14 @@ def biased_overlap(card_a: ModelCard, card_b: ModelCard) -> int:
     return count
 
 
+def overlap_fraction(query: ModelCard, neighbour: ModelCard) -> float:
+    """``O_f(q, n) = biased_overlap / l_q``: the share of the query's layers a neighbour can give weights to.
+
+    The quantity the weight-transfer rule compares with tau (``overlap_fraction >= tau``).
+    """
+    return biased_overlap(query, neighbour) / query.l
+
+
 def _positive_int(value: Any, where: str) -> int:
     """An integer > 0 (``128``, not ``128.0``, ``"128"`` or ``True``)."""
     if _is_int(value) and 0 < value < 10**MAX_INT_DIGITS:

@@ -169,6 +169,30 @@ class Recipe:
         )
 
 
+#: Settings added to recipes after records were made, with the value that reproduces the old behaviour:
+#: records from before the setting existed trained in fp32.
+RECIPE_DEFAULTS_ADDED = {("pretrain", "precision"): "fp32"}
+
+
+def comparable_recipe(recipe: dict[str, Any], free: tuple[str, ...] = ("description",)) -> dict[str, Any]:
+    """A recipe dict reduced to what changes a score: two recipes that compare equal give comparable numbers.
+
+    ``free`` names what may differ (``key`` or ``section.key``; the free-text description by
+    default); a setting added since (``RECIPE_DEFAULTS_ADDED``) reads as its old behaviour where
+    an older record's recipe lacks it. Used by ``pack`` (one recipe per fidelity) and by the
+    prefix cutter (a shorter recipe is the longer one stopped early).
+    """
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in recipe.items() if k not in free}
+    for (section, key), default in RECIPE_DEFAULTS_ADDED.items():
+        if isinstance(out.get(section), dict):
+            out[section].setdefault(key, default)
+    for name in free:
+        section, _, key = name.partition(".")
+        if key and isinstance(out.get(section), dict):
+            out[section].pop(key, None)
+    return out
+
+
 def _check_keys(data: dict[str, Any], cls: type, where: str) -> None:
     allowed = {f.name for f in fields(cls)}
     extra = sorted(set(data) - allowed)

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from flexibench.core.errors import DataError
+from flexibench.core.heldout import HeldoutCurve, split_legacy, tokens_per_step
+from flexibench.core.recipes import MLM_TASK
 
 STATUSES = ("ok", "diverged", "failed")
 
@@ -33,7 +35,8 @@ class ResultRecord:
     status: str = "ok"
     score: float = math.nan  # mean of the recipe's scored tasks
     task_scores: dict[str, float] = field(default_factory=dict)  # primary metric per task
-    task_metrics: dict[str, dict[str, float]] = field(default_factory=dict)  # every metric per task
+    task_metrics: dict[str, dict[str, float]] = field(default_factory=dict)  # every final metric per task
+    heldout: HeldoutCurve | None = None  # the held-out MLM learning curve, when the recipe keeps one
     pretrain_loss: float = math.nan
     finetune_losses: dict[str, float] = field(default_factory=dict)
     pretrain_time_s: float = 0.0
@@ -72,6 +75,7 @@ class ResultRecord:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ResultRecord:
+        """The record of its JSON form; a record from before the ``heldout`` field gets it from ``loss@k`` keys."""
         known = {f.name for f in fields(cls)}
         missing = [name for name in ("card", "card_hash", "fidelity", "seed") if name not in data]
         if missing:
@@ -82,7 +86,22 @@ class ResultRecord:
                 values[name] = math.nan
         for name in ("task_scores", "finetune_losses"):
             values[name] = {k: (math.nan if v is None else float(v)) for k, v in (values.get(name) or {}).items()}
+        if isinstance(values.get("heldout"), dict):
+            values["heldout"] = HeldoutCurve.from_dict(values["heldout"])
+        elif values.get("heldout") is None and isinstance((values.get("task_metrics") or {}).get(MLM_TASK), dict):
+            values["task_metrics"], values["heldout"] = _lift_legacy_curve(values["task_metrics"], values)
         return cls(**values)
+
+
+def _lift_legacy_curve(
+    task_metrics: dict[str, dict[str, float]], values: dict[str, Any]
+) -> tuple[dict[str, dict[str, float]], HeldoutCurve | None]:
+    """Task metrics without the old ``loss@k`` / ``accuracy@k`` keys of task MLM, and the curve they held."""
+    recipe = values.get("recipe")
+    final, curve = split_legacy(task_metrics[MLM_TASK], tokens_per_step(recipe if isinstance(recipe, dict) else {}))
+    if curve is None:
+        return task_metrics, None
+    return {**task_metrics, MLM_TASK: final}, curve
 
 
 def _nan_to_none(value: Any) -> Any:

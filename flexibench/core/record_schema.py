@@ -11,7 +11,10 @@ alike) and to every record before it is written:
 - scores are percentages: 0-100, or -100-100 for the correlation metrics (CoLA's MCC, STS-B's
   Pearson) and for a ``score`` averaged over one of them;
 - ``status`` is one of :data:`~flexibench.core.record.STATUSES`; a record that is not ``ok`` has no score;
-- ``fidelity`` is a printable name without ``/`` (it becomes an HDF5 group name).
+- ``fidelity`` is a printable name without ``/`` (it becomes an HDF5 group name);
+- ``heldout`` (the held-out MLM curve) is ``null`` or ``{steps, loss, accuracy, tokens_per_step}``: steps
+  JSON integers, positive and strictly increasing, one loss (>= 0) and one accuracy (0-100) per step, each
+  finite or ``null``; a record with it keeps no ``loss@k`` / ``accuracy@k`` metrics (the form before it).
 
 Non-finite numbers never reach a file: :func:`storable` writes them as ``null`` and, when the
 value was a measured score or loss of an ``ok`` record, sets the status to ``diverged``.
@@ -28,6 +31,8 @@ from typing import Any
 
 from flexibench.core.card import ModelCard
 from flexibench.core.errors import CardError, DataError, shorten
+from flexibench.core.heldout import FIELDS as HELDOUT_FIELDS
+from flexibench.core.heldout import legacy_keys
 from flexibench.core.record import STATUSES, ResultRecord
 
 INT64 = 2**63
@@ -106,6 +111,7 @@ def check_record(data: Any) -> dict[str, Any]:
         }
         for task, values in metrics.items()
     }
+    _heldout(out)
     low = -100.0 if any(is_signed_task(task) for task in tasks) else 0.0
     score = _number("score", out.get("score"), low, 100.0)
     if out["status"] != "ok" and not math.isnan(score):
@@ -129,6 +135,35 @@ def storable(record: ResultRecord) -> ResultRecord:
         )
     check_record(json.loads(record.to_json()))
     return record
+
+
+def _heldout(data: dict[str, Any]) -> None:
+    """Check the held-out curve in place (``null`` metrics as NaN); a record has it or legacy keys, not both."""
+    curve = data.get("heldout")
+    if curve is None:
+        return
+    if not isinstance(curve, dict) or sorted(curve) != sorted(HELDOUT_FIELDS):
+        raise RecordError("heldout", curve, f"null or an object with exactly the keys {list(HELDOUT_FIELDS)}")
+    steps = curve["steps"]
+    if not isinstance(steps, list):
+        raise RecordError("heldout.steps", steps, "a list of JSON integers")
+    for i, step in enumerate(steps):
+        _integer(f"heldout.steps[{i}]", step, 1)
+    if any(b <= a for a, b in zip(steps, steps[1:])):
+        raise RecordError("heldout.steps", steps, "strictly increasing step counts")
+    checked: dict[str, Any] = {"steps": list(steps)}
+    checked["tokens_per_step"] = _integer("heldout.tokens_per_step", curve["tokens_per_step"], 0)
+    for name, high in (("loss", math.inf), ("accuracy", 100.0)):
+        values = curve[name]
+        if not isinstance(values, list) or len(values) != len(steps):
+            raise RecordError(f"heldout.{name}", values, f"a list of {len(steps)} numbers or nulls, one per step")
+        checked[name] = [_number(f"heldout.{name}[{i}]", v, 0.0, high) for i, v in enumerate(values)]
+    for task, values in data["task_metrics"].items():
+        for key in legacy_keys(values):
+            raise RecordError(
+                f"task_metrics[{task!r}][{key!r}]", values[key], "no loss@k / accuracy@k metric beside heldout"
+            )
+    data["heldout"] = checked
 
 
 def _is_fidelity(value: Any) -> bool:

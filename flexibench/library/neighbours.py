@@ -3,7 +3,7 @@
 Neighbours of a query are ranked by biased overlap (identical encoder layers counted
 from the input, stopping at the first difference) descending, ties broken by
 Transformer2vec distance ascending, then by library index. The overlap measure itself
-lives in :mod:`flexibench.models.transfer` (torch-free) and is imported here.
+lives in :mod:`flexibench.core.card` (torch-free) and is imported here.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from flexibench.core.card import ModelCard, biased_overlap
+from flexibench.core.card import ModelCard, biased_overlap, overlap_fraction
 
 DEFAULT_K = 100
 DEFAULT_TAU = 0.8
@@ -32,7 +32,7 @@ def transfer_allowed(query: ModelCard, neighbour: ModelCard, tau: float = DEFAUL
     """The paper's hard constraint: ``biased_overlap / l_query >= tau``."""
     if not 0.0 <= tau <= 1.0:
         raise ValueError(f"tau: {tau} is not allowed; allowed: 0 <= tau <= 1")
-    return biased_overlap(query, neighbour) / query.l >= tau - 1e-12
+    return overlap_fraction(query, neighbour) >= tau - 1e-12
 
 
 def layer_codes(cards: Sequence[ModelCard]) -> np.ndarray:

@@ -1,43 +1,36 @@
 """FlexiBERT models in PyTorch: operations, heterogeneous encoders, task heads, weight transfer.
 
-Attributes are imported lazily (PEP 562) so that light helpers such as
-``flexibench.models.transfer.biased_overlap`` can be used without importing torch.
+Importing this package imports torch. The torch-free pieces the rest of the package needs
+(the biased overlap and the transfer rule's overlap fraction) live in :mod:`flexibench.core.card`,
+so the table, the library and the CLI's light commands never import this package.
 """
 
-from __future__ import annotations
+from flexibench.models.heads import (
+    FlexiBERTForMaskedLM,
+    FlexiBERTForSequenceClassification,
+    MaskedLMOutput,
+    SequenceClassifierOutput,
+)
+from flexibench.models.io import load_model, read_config, save_model
+from flexibench.models.model import FlexiBERT, ModelOptions, compile_model
+from flexibench.models.params import count_parameters, parameter_summary
+from flexibench.models.transfer import TransferReport, biased_overlap, overlap_fraction, transfer_weights
 
-import importlib
-from typing import Any
-
-_EXPORTS = {
-    "FlexiBERT": "flexibench.models.model",
-    "ModelOptions": "flexibench.models.model",
-    "compile_model": "flexibench.models.model",
-    "FlexiBERTForMaskedLM": "flexibench.models.heads",
-    "FlexiBERTForSequenceClassification": "flexibench.models.heads",
-    "MaskedLMOutput": "flexibench.models.heads",
-    "SequenceClassifierOutput": "flexibench.models.heads",
-    "save_model": "flexibench.models.io",
-    "load_model": "flexibench.models.io",
-    "read_config": "flexibench.models.io",
-    "transfer_weights": "flexibench.models.transfer",
-    "TransferReport": "flexibench.models.transfer",
-    "biased_overlap": "flexibench.models.transfer",
-    "overlap_fraction": "flexibench.models.transfer",
-    "count_parameters": "flexibench.models.params",
-    "parameter_summary": "flexibench.models.params",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'flexibench.models' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return __all__
+__all__ = [
+    "FlexiBERT",
+    "FlexiBERTForMaskedLM",
+    "FlexiBERTForSequenceClassification",
+    "MaskedLMOutput",
+    "ModelOptions",
+    "SequenceClassifierOutput",
+    "TransferReport",
+    "biased_overlap",
+    "compile_model",
+    "count_parameters",
+    "load_model",
+    "overlap_fraction",
+    "parameter_summary",
+    "read_config",
+    "save_model",
+    "transfer_weights",
+]

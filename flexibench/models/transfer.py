@@ -3,8 +3,8 @@
 The biased overlap of two cards counts identical encoder layers from the input and
 stops at the first difference. A query model ``q`` may start from a trained neighbour
 ``n``: the shared prefix (and the token embeddings, when the first hidden sizes agree)
-is copied, everything else keeps its fresh initialisation. ``biased_overlap`` lives
-in :mod:`flexibench.core.card` (torch-free) and is re-exported here.
+is copied, everything else keeps its fresh initialisation. ``biased_overlap`` and
+``overlap_fraction`` live in :mod:`flexibench.core.card` (torch-free) and are re-exported here.
 """
 
 from __future__ import annotations
@@ -12,16 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from flexibench.core.card import ModelCard, biased_overlap  # noqa: F401 - re-exported
+from flexibench.core.card import ModelCard, biased_overlap, overlap_fraction  # noqa: F401 - re-exported
 from flexibench.core.errors import FlexiBenchError
 
 if TYPE_CHECKING:  # keep this module importable without torch
     from torch import nn
-
-
-def overlap_fraction(query: ModelCard, neighbour: ModelCard) -> float:
-    """``O_f(q, n) = biased_overlap / l_q``: the quantity compared with the threshold tau."""
-    return biased_overlap(query, neighbour) / query.l
 
 
 @dataclass(frozen=True)

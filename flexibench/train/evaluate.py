@@ -28,7 +28,8 @@ import torch
 
 from flexibench.core import ModelCard, card_hash
 from flexibench.core.errors import DataError
-from flexibench.core.recipes import MLM_TASK, Recipe, TaskPlan, load_recipe
+from flexibench.core.heldout import HeldoutCurve
+from flexibench.core.recipes import MLM_TASK, PretrainConfig, Recipe, TaskPlan, load_recipe
 from flexibench.core.record import ResultRecord
 from flexibench.core.tasks import glue_average, mlm_score, task_spec
 from flexibench.train.corpus import DATA_ENV
@@ -175,6 +176,7 @@ def evaluate(
     device_name, machine = machine_description(dev)
     measured = Measured.for_tasks(recipe.runs)
     snapshots = _snapshots(state_dir, card, recipe, seed, snapshot_every)  # raises before any training
+    state: TrainingState | None = None  # built once the transfer source (part of its fingerprint) is known
     try:
         seed_everything(seed)
         max_len = max(recipe.pretrain.seq_len, recipe.finetune.max_seq_len)
@@ -184,7 +186,8 @@ def evaluate(
             measured.transfer_source = _transfer(transfer_from, model)
         every = recipe.pretrain.heldout_every
         checkpoints = tuple(range(every, recipe.pretrain.steps, every)) if every > 0 else ()
-        resume = None if state_dir is None else training_state(state_dir, card, recipe, seed, measured.transfer_source)
+        if state_dir is not None:
+            state = training_state(state_dir, card, recipe, seed, measured.transfer_source)
         result = pretrain(
             model,
             tokenizer,
@@ -193,13 +196,13 @@ def evaluate(
             seed,
             dev,
             checkpoints=checkpoints,
-            state=resume,
+            state=state,
             snapshots=snapshots,
         )
         measured.pretrain_loss, measured.pretrain_time_s = result.loss, result.time_s
         measured.tokens_seen = result.tokens_seen
         if result.heldout:
-            _record_mlm(measured, result.heldout_curve, recipe.pretrain.steps, vocab)
+            _record_mlm(measured, result.heldout_curve, recipe.pretrain, vocab)
         if save_dir is not None:
             from flexibench.models import save_model
 
@@ -212,8 +215,8 @@ def evaluate(
         status, error = "diverged", str(exc)
     except Exception as exc:  # noqa: BLE001 - recorded, never raised: one card must not stop a sweep
         status, error = "failed", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}"
-    if state_dir is not None:  # the record below replaces it
-        training_state(state_dir, card, recipe, seed, measured.transfer_source).clear()
+    if state is not None:  # the record below replaces it (a run that failed before pretraining wrote none)
+        state.clear()
     score = glue_average(measured.task_scores, list(recipe.scored)) if status == "ok" else math.nan
     return record_of(
         card,
@@ -308,13 +311,12 @@ def training_state(
     return TrainingState(Path(state_dir) / f"{recipe.fidelity}-{digest[:16]}-seed{int(seed)}.pt", fingerprint)
 
 
-def _record_mlm(measured: Measured, curve: dict[int, dict[str, float]], steps: int, vocab: int) -> None:
-    """Held-out MLM as task ``MLM``: score from the final loss, every checkpoint kept as ``loss@k``."""
-    final = curve[steps]
+def _record_mlm(measured: Measured, curve: dict[int, dict[str, float]], config: PretrainConfig, vocab: int) -> None:
+    """Held-out MLM as task ``MLM`` (score from the final loss) and every checkpoint as the record's curve."""
+    final = curve[config.steps]
     metrics = {**final, "score": mlm_score(final["loss"], vocab)}
-    metrics.update({f"loss@{k}": v["loss"] for k, v in sorted(curve.items())})
-    metrics.update({f"accuracy@{k}": v["accuracy"] for k, v in sorted(curve.items())})
     measured.task(MLM_TASK, metrics["score"], metrics, None, {})
+    measured.heldout = HeldoutCurve.from_checkpoints(curve, config.batch_size * config.seq_len)
 
 
 @dataclass(frozen=True)

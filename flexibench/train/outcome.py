@@ -10,12 +10,14 @@ builds records without importing the model code.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from flexibench.core import ModelCard, card_hash
+from flexibench.core.heldout import HeldoutCurve
 from flexibench.core.record import ResultRecord
 
 
@@ -33,6 +35,7 @@ class Measured:
     tokens_seen: int = 0
     params: int = 0
     transfer_source: str | None = None
+    heldout: HeldoutCurve | None = None
 
     @classmethod
     def for_tasks(cls, tasks: tuple[str, ...]) -> Measured:
@@ -70,7 +73,8 @@ def record_of(
         card_dict, digest = parsed.to_dict(), card_hash(parsed)
     except Exception:  # noqa: BLE001 - even a malformed card gets a record naming it
         card_dict, digest = dict(card), "invalid"
-    fields = asdict(measured) if measured is not None else {}
+    # copied field by field, not with asdict(): that would turn the typed curve into a plain dict
+    found = {f.name: copy.deepcopy(getattr(measured, f.name)) for f in fields(measured)} if measured else {}
     return ResultRecord(
         card=card_dict,
         card_hash=digest,
@@ -81,6 +85,6 @@ def record_of(
         recipe=dict(recipe),
         timestamp=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         error=error,
-        **fields,
+        **found,
         **provenance,
     )

@@ -24,19 +24,17 @@ from pathlib import Path
 from typing import Any
 
 from flexibench.core.errors import DataError
-from flexibench.core.recipes import MLM_TASK, Recipe, load_recipe
+from flexibench.core.recipes import MLM_TASK, Recipe, comparable_recipe, load_recipe
 from flexibench.core.record import ResultRecord
 from flexibench.core.tasks import mlm_score
 
-# what may differ between the long recipe and the cut one, besides steps: naming, and what happens after pretraining
-FREE = ("name", "description", "finetune", "tasks", "scored")
+# what may differ between the long recipe and the cut one: naming, its length, and what happens after pretraining
+FREE = ("name", "description", "pretrain.steps", "finetune", "tasks", "scored")
 
 
 def comparable(recipe: Recipe) -> dict[str, Any]:
     """The recipe's pretraining without its length, and its data: what a cut must leave unchanged."""
-    data = {k: v for k, v in recipe.to_dict().items() if k not in FREE}
-    data["pretrain"] = {k: v for k, v in data["pretrain"].items() if k != "steps"}
-    return data
+    return comparable_recipe(recipe.to_dict(), free=FREE)
 
 
 def check_cut(long: Recipe, short: Recipe, snapshots: bool = False) -> None:
@@ -82,19 +80,15 @@ def cut_record(
     if record.status != "ok":
         raise DataError(f"record {record.key}: status {record.status!r}; only ok records can be cut")
     steps = short.pretrain.steps
-    curve = record.task_metrics.get(MLM_TASK, {})
-    if f"loss@{steps}" not in curve:
+    if record.heldout is None or steps not in record.heldout.steps:
         raise DataError(f"record {record.key}: no held-out loss at step {steps}")
-    loss = float(curve[f"loss@{steps}"])
-    metrics: dict[str, float] = {
-        k: v for k, v in curve.items() if "@" in k and int(k.split("@")[1]) <= steps
-    }  # the curve up to the cut
-    metrics.update(
-        loss=loss,
-        accuracy=float(curve[f"accuracy@{steps}"]),
-        perplexity=math.exp(min(loss, 50.0)),
-        score=mlm_score(loss, short.vocab_size),
-    )
+    loss, accuracy = record.heldout.at(steps)
+    metrics = {
+        "loss": loss,
+        "accuracy": accuracy,
+        "perplexity": math.exp(min(loss, 50.0)),
+        "score": mlm_score(loss, short.vocab_size),
+    }
     share = steps / long.pretrain.steps
     cut = replace(
         record,
@@ -103,6 +97,7 @@ def cut_record(
         score=metrics["score"],
         task_scores={MLM_TASK: metrics["score"]},
         task_metrics={MLM_TASK: metrics},
+        heldout=record.heldout.until(steps),  # the curve up to the cut
         pretrain_loss=math.nan,  # the training-loss tail up to the cut is not in the long run's record
         pretrain_time_s=record.pretrain_time_s * share,
         tokens_seen=round(record.tokens_seen * share),

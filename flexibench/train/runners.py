@@ -60,6 +60,7 @@ class Job:
     extra: dict[str, Any] = field(default_factory=dict)
     state_dir: str | None = None  # keep mid-run training state here; a rerun continues from it
     snapshot_every: int = 0  # also save the pretrained model every this many steps, under state_dir/snapshots
+    save_dir: str | None = None  # keep the pretrained MLM model here, for evaluations that transfer from it
 
 
 def run_one(job: Job) -> ResultRecord:
@@ -81,6 +82,7 @@ def run_one(job: Job) -> ResultRecord:
             device=job.device,
             state_dir=job.state_dir,
             snapshot_every=job.snapshot_every,
+            save_dir=job.save_dir,
         )
     except Exception as exc:  # noqa: BLE001 - configuration errors too become a record
         record = _failed(job, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}")

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from flexibench.bench.curves import curve_column, tokens_per_step
+from flexibench.bench.curves import curve_column
 from flexibench.bench.journal import expand_shard_paths, read_shards
 from flexibench.bench.noise import budget_agreement
 from flexibench.core.card import ModelCard
@@ -53,7 +53,7 @@ def _running(states: Path, cards: list[ModelCard], done: set[str]) -> dict[str, 
 def report(shards: Path, states: Path | None) -> str:
     records = [r for r in read_shards(expand_shard_paths([shards])) if r.status == "ok"]
     recipe = load_recipe(RECIPE)
-    vocab, per_step = int(recipe.vocab_size), tokens_per_step(recipe.to_dict())
+    vocab, per_step = int(recipe.vocab_size), recipe.pretrain.batch_size * recipe.pretrain.seq_len
     scores, budgets = curve_column(records)
     names = [_name(ModelCard.from_dict(r.card)) for r in records]
     losses = {

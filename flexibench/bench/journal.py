@@ -77,7 +77,7 @@ class JournalWriter:
         self._append_bytes(_encode(record))
 
     def append_payload(self, payload: dict) -> None:
-        """Write one non-evaluation payload (a JSON object with a ``"kind"``), with the same guarantees as :meth:`append`.
+        """Write one non-evaluation payload (a JSON object with a ``"kind"``), as safely as :meth:`append`.
 
         Non-finite numbers are refused (``ValueError``): store them as null.
         """
@@ -175,7 +175,7 @@ def read_payloads(path: str | Path) -> Iterator[tuple[int, dict]]:
 
 
 def shard_kind(path: str | Path) -> str:
-    """What a shard holds: the ``"kind"`` of its first payload (``"result"`` for evaluation records or an empty shard)."""
+    """What a shard holds: its first payload's ``"kind"`` (``"result"``: evaluation records, or empty)."""
     for _, entry in read_payloads(path):
         kind = entry.get("kind", RESULT_KIND) if isinstance(entry, dict) else RESULT_KIND
         return kind if isinstance(kind, str) else RESULT_KIND

@@ -177,7 +177,9 @@ def run(
     return measured
 
 
-def _check_resumable(earlier: list[dict[str, Any]], settings: dict[str, Any], machine: dict[str, Any], out: Path) -> None:
+def _check_resumable(
+    earlier: list[dict[str, Any]], settings: dict[str, Any], machine: dict[str, Any], out: Path
+) -> None:
     if not earlier:
         return
     if earlier[0]["settings"] != settings:

@@ -31,8 +31,9 @@ import numpy as np
 from flexibench.bench import schema
 from flexibench.bench.cost import DEFAULT_TAU, can_transfer, evaluation_cost_s, transfer_share
 from flexibench.bench.measured import MeasuredFidelity
+from flexibench.bench.pareto import ParetoError, directions, front_mask
 from flexibench.bench.predicted import PredictedFidelity
-from flexibench.bench.result import FrozenScores, LearningCurve, QueryError, QueryResult
+from flexibench.bench.result import HARDWARE_FIELDS, FrozenScores, LearningCurve, QueryError, QueryResult
 from flexibench.bench.store import TableFile
 from flexibench.core import DesignSpace, ModelCard
 from flexibench.core.errors import CardError, shorten
@@ -88,6 +89,7 @@ class Benchmark:
         self._mean_cache: dict[tuple[Any, str | None, int | None], QueryResult] = {}
         self._batch: dict[tuple[str, int | None], dict[str, np.ndarray]] = {}
         self._cards: dict[int, ModelCard] = {}
+        self._hardware_cache: dict[str, np.ndarray] = {}
 
     # ------------------------------------------------------------------ basics
     @cached_property
@@ -257,9 +259,11 @@ class Benchmark:
         Sizes come from the card's ``/archs`` row (or ``params``/``flops`` for cards without one);
         at a partial budget the pretraining time is the run's share of steps.
         """
+        hardware = {}
         if row is not None:
             params = int(self._arch("params")[row]) if params is None else params
             flops = int(self._arch("flops")[row]) if flops is None else flops
+            hardware = {name: float(self._hardware_column(name)[row]) for name in HARDWARE_FIELDS}
         return QueryResult(
             card=card,
             fidelity=meas.name,
@@ -275,6 +279,7 @@ class Benchmark:
             seed=answer.get("seed"),
             budget=meas.budget_of(j),
             budget_unit=meas.unit,
+            **hardware,
         )
 
     def _params_flops(self, card: ModelCard) -> tuple[int, int]:
@@ -340,9 +345,11 @@ class Benchmark:
         ``cards`` are row indices into the table (``range(len(bench))`` is every row) or
         cards in any form :meth:`query` takes. Columns: ``row`` (-1 for a card without one),
         ``score``, ``score_std``, ``n_seeds``, ``measured``, ``params``, ``flops``,
-        ``pretrain_time_s``, ``finetune_time_s``. ``seed`` is ``"mean"`` or ``"sample"``
-        (one draw per card, as :meth:`query`). Unmeasured rows without a surrogate answer at
-        that budget read NaN; cards without a row are answered one by one by :meth:`query`.
+        ``pretrain_time_s``, ``finetune_time_s`` and the hardware objectives (``latency_ms``,
+        ``latency_b32_ms``, ``peak_memory_mib``, ``peak_memory_b32_mib``; NaN where unmeasured).
+        ``seed`` is ``"mean"`` or ``"sample"`` (one draw per card, as :meth:`query`). Unmeasured
+        rows without a surrogate answer at that budget read NaN; cards without a row are answered
+        one by one by :meth:`query`.
         """
         meas = self._fidelity(fidelity)
         j = meas.column(budget)
@@ -400,6 +407,7 @@ class Benchmark:
             "flops": flops.astype(np.int64),
             "pretrain_time_s": pre * meas.time_share(j),
             "finetune_time_s": fine,
+            **{name: self._hardware_column(name) for name in HARDWARE_FIELDS},
         }
         for values in table.values():
             values.setflags(write=False)
@@ -572,9 +580,63 @@ class Benchmark:
             "seed": r.seed,
             "pretrain_time_s": r.pretrain_time_s,
             "finetune_time_s": r.finetune_time_s,
+            **{name: getattr(r, name) for name in HARDWARE_FIELDS},
         }
         row.update({f"task_{k}": v for k, v in r.task_scores.items()})
         return row
+
+    # ------------------------------------------------------------------ Pareto fronts, hardware
+    def pareto(
+        self,
+        objectives: Sequence[str] = ("score", "params"),
+        fidelity: str | None = None,
+        *,
+        budget: int | None = None,
+        measured: bool = True,
+    ) -> list[QueryResult]:
+        """The cards no other card beats on every objective at once, best first by the first objective.
+
+        ``objectives`` are two or more columns of :meth:`query_many` (and ``total_time_s``):
+        ``score`` is maximised, every cost (``params``, ``flops``, ``latency_ms``,
+        ``latency_b32_ms``, ``peak_memory_mib``, the times) minimised; a ``+``/``-`` prefix
+        sets the direction explicitly (:mod:`flexibench.bench.pareto`). ``measured=True`` keeps
+        cards with a measured score; ``False`` adds the surrogate's answers for the others.
+        Cards with a NaN objective (e.g. no latency measured yet) are left out.
+        """
+        named = directions(objectives)
+        table = self.query_many(range(len(self)), fidelity, budget=budget)
+        table = {**table, "total_time_s": table["pretrain_time_s"] + table["finetune_time_s"]}
+        unknown = [c for c, _ in named if c not in table or c in ("row", "measured")]
+        if unknown:
+            allowed = sorted(k for k in table if k not in ("row", "measured", "n_seeds"))
+            raise ParetoError(f"unknown objective(s) {unknown}; allowed: {allowed}")
+        values = np.stack([np.asarray(table[c], float) for c, _ in named], axis=1)
+        if measured:
+            values[~table["measured"]] = np.nan
+        rows = np.flatnonzero(front_mask(values, [up for _, up in named]))
+        first, up = named[0]
+        rows = sorted(rows.tolist(), key=lambda r: -values[r, 0] if up else values[r, 0])
+        meas = self._fidelity(fidelity)
+        return [self.query(self._card_at_row(r), meas.name, budget=budget) for r in rows]
+
+    @property
+    def hardware(self) -> dict[str, Any] | None:
+        """How the hardware objectives were measured (machine, settings, reference spread); None without them."""
+        text = self._table.attrs(schema.ARCHS).get(schema.HARDWARE_ATTR)
+        if text is None:
+            return None
+        return json.loads(text) if isinstance(text, str) else dict(text)
+
+    def _hardware_column(self, name: str) -> np.ndarray:
+        """An optional /archs hardware column, all NaN when the table has none."""
+        cached = self._hardware_cache.get(name)
+        if cached is None:
+            path = f"{schema.ARCHS}/{name}"
+            cached = self._table.read(path) if self._table.has(path) else np.full(len(self), np.nan)
+            cached = np.asarray(cached, np.float64)
+            cached.setflags(write=False)
+            self._hardware_cache[name] = cached
+        return cached
 
     # ------------------------------------------------------------------ cost, graph library
     def training_cost(

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from flexibench.bench import schema
 from flexibench.bench.journal import expand_shard_paths, read_payloads
 from flexibench.core.errors import DataError
 
@@ -42,16 +43,7 @@ MACHINE_KEYS = ("cpu_model", "threads", "torch", "cpu_capability")
 
 #: Per-card /archs columns a table gains from latency shards (NaN where a card is unmeasured).
 #: ``latency_ms`` is batch 1 (one request), the usual meaning of inference latency.
-COLUMNS = (
-    "latency_ms",
-    "latency_b32_ms",
-    "latency_raw_ms",
-    "latency_b32_raw_ms",
-    "latency_wall_ms",
-    "latency_b32_wall_ms",
-    "peak_memory_mib",
-    "peak_memory_b32_mib",
-)
+COLUMNS = tuple(schema.OPTIONAL_ARCH_COLUMNS)
 #: Column -> (batch size, statistic) it is built from.
 _SOURCE = {
     "latency_ms": (1, "norm"),

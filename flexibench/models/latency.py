@@ -6,8 +6,9 @@ What is measured, and why so:
   use of a card shares; a classifier head adds one small matrix product, an MLM head's
   decoder would add a vocabulary-sized product that says nothing about the architecture;
 * fp32 weights and activations, ``model.eval()`` under ``torch.inference_mode()``, one
-  thread (``torch.set_num_threads(1)``, set by the caller: :func:`pin_one_thread`), token
-  ids drawn from a fixed generator, no padding (the padding-free fast path);
+  thread (``torch.set_num_threads(1)`` for the measurement, the caller's setting restored
+  after: with two or more threads on a shared machine the pool's spin-waits inflated one
+  card's batch-1 CPU time 30-fold), token ids drawn from a fixed generator, no padding;
 * per call both the wall time and the process CPU time. With one thread the CPU time is
   the compute a dedicated core would spend; on a machine shared with other work the wall
   time also counts the time the scheduler gave the core to someone else, so the CPU time
@@ -96,6 +97,15 @@ def pin_one_thread() -> None:
 def measure_card(card: ModelCard, settings: LatencySettings | None = None) -> list[BatchTiming]:
     """Build ``card``'s encoder in fp32 and time its eval forward at every batch size of ``settings``."""
     settings = settings or LatencySettings()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _measure(card, settings)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _measure(card: ModelCard, settings: LatencySettings) -> list[BatchTiming]:
     generator = torch.Generator().manual_seed(settings.seed)
     out: list[BatchTiming] = []
     with PeakRSS() as peak:

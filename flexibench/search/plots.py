@@ -107,8 +107,8 @@ def plot_runs(groups: Mapping[str, Sequence[Run]], out: str | Path) -> list[Path
     optima = {r.header.get("optimum") for g in groups.values() for r in g}
     optimum = optima.pop() if len(optima) == 1 else None  # one pool: draw its optimum
     optimum = float(optimum) if isinstance(optimum, (int, float)) else None
-    write_curves(curves, out / CURVES, score_label(first), optimum)
-    return draw(curves, out, score_label(first), optimum)
+    table = write_curves(curves, out / CURVES, score_label(first), optimum)
+    return [table, *draw(curves, out, score_label(first), optimum)]
 
 
 def write_curves(curves: Sequence[Curve], path: Path, ylabel: str, optimum: float | None = None) -> Path:

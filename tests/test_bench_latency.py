@@ -168,7 +168,7 @@ def test_pack_merges_latency_shards_as_columns_nan_where_unmeasured(latency_tabl
         result = bench.query(card)
         assert result.latency_ms == pytest.approx(frame["latency_ms"][rows[0]])
         assert json.loads(json.dumps(result.to_dict()))["latency_ms"] == pytest.approx(result.latency_ms)
-        assert np.isnan(bench.query(library.cards[0]).latency_ms)  # unmeasured: NaN, not 0
+        assert bench.query(library.cards[0]).latency_ms is None  # unmeasured: None, not 0 (query_many: NaN)
         assert bench.query(library.cards[0]).to_dict()["latency_ms"] is None
 
 
@@ -182,7 +182,7 @@ def test_pareto_over_score_and_latency_matches_brute_force(latency_table):
         front = bench.pareto(("score", "latency_ms"))
         assert {r.card for r in front} == expected and len(front) >= 1
         assert [r.score for r in front] == sorted((r.score for r in front), reverse=True)
-        assert all(np.isfinite(r.latency_ms) for r in front)
+        assert all(r.latency_ms is not None and np.isfinite(r.latency_ms) for r in front)
         three = bench.pareto(("score", "latency_ms", "peak_memory_b32_mib"))
         assert {r.card for r in front} <= {r.card for r in three}
         with pytest.raises(ParetoError, match="unknown objective"):

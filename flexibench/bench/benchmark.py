@@ -263,7 +263,8 @@ class Benchmark:
         if row is not None:
             params = int(self._arch("params")[row]) if params is None else params
             flops = int(self._arch("flops")[row]) if flops is None else flops
-            hardware = {name: float(self._hardware_column(name)[row]) for name in HARDWARE_FIELDS}
+            values = {name: float(self._hardware_column(name)[row]) for name in HARDWARE_FIELDS}
+            hardware = {name: value for name, value in values.items() if value == value}  # NaN: not measured
         return QueryResult(
             card=card,
             fidelity=meas.name,
@@ -455,32 +456,21 @@ class Benchmark:
         items = cards if isinstance(cards, list) else list(cards)
         if items and isinstance(items[0], (int, np.integer)) and not isinstance(items[0], bool):
             return self._rows_of(np.asarray(items, np.int64))
-        # The card objects this table handed out (cards(), iteration) are found by identity, without
-        # hashing (a ModelCard's hash is computed in Python); any other card by value, then by parsing.
-        found = np.array(list(map(self._card_ids.get, map(id, items))), dtype=float)
-        miss = np.flatnonzero(np.isnan(found))
-        if len(miss):
-            index, rest = self._card_index, [items[i] for i in miss]
-            try:
-                found[miss] = np.array(list(map(index.get, rest)), dtype=float)
-            except TypeError:  # an unhashable card (a dict) among them
-                found[miss] = np.array([index.get(c) if isinstance(c, ModelCard) else None for c in rest], float)
+        # ModelCards by value: a card keeps the hash computed when it was built, and the dict tries
+        # identity first (the table's own cards); names, JSON and dicts are parsed below.
+        by_value = self._card_index.get
+        found = np.array([by_value(c, -1) if c.__class__ is ModelCard else -1 for c in items], dtype=np.int64)
         outside = []
-        for i in np.flatnonzero(np.isnan(found)).tolist():  # names, JSON, dicts, cards without a row
+        for i in np.flatnonzero(found < 0).tolist():  # names, JSON, dicts, cards without a row
             row = self._row(self._parse(items[i]))
             if row is None:
                 outside.append((i, items[i]))
             found[i] = -1 if row is None else row
-        return found.astype(np.int64), outside
+        return found, outside
 
     @cached_property
     def _card_index(self) -> dict[ModelCard, int]:
         return {self._card_at_row(i): i for i in range(len(self))}
-
-    @cached_property
-    def _card_ids(self) -> dict[int, int]:
-        """``id(card) -> row`` for the card objects of :meth:`_card_at_row` (kept alive by its cache)."""
-        return {id(card): row for card, row in self._card_index.items()}
 
     # ------------------------------------------------------------------ cards
     def cards(self, fidelity: str | None = None, *, measured: bool | None = None) -> list[ModelCard]:
@@ -580,7 +570,7 @@ class Benchmark:
             "seed": r.seed,
             "pretrain_time_s": r.pretrain_time_s,
             "finetune_time_s": r.finetune_time_s,
-            **{name: getattr(r, name) for name in HARDWARE_FIELDS},
+            **{name: np.nan if getattr(r, name) is None else getattr(r, name) for name in HARDWARE_FIELDS},
         }
         row.update({f"task_{k}": v for k, v in r.task_scores.items()})
         return row

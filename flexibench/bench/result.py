@@ -63,8 +63,8 @@ class QueryResult:
     are the full run's scaled by the share of steps (the schedule is constant), and
     ``task_scores`` is filled at the final checkpoint only. The hardware objectives
     (``latency_ms`` at batch 1, ``latency_b32_ms``, ``peak_memory_mib``, ``peak_memory_b32_mib``:
-    fp32 CPU inference on one thread, :mod:`flexibench.bench.latency_table`) are NaN where the
-    table has no measurement for the card.
+    fp32 CPU inference on one thread, :mod:`flexibench.bench.latency_table`) are None where the
+    table has no measurement for the card (``query_many`` reads NaN there).
     """
 
     card: ModelCard
@@ -81,10 +81,10 @@ class QueryResult:
     seed: int | None = None
     budget: int | None = None
     budget_unit: str | None = None
-    latency_ms: float = math.nan
-    latency_b32_ms: float = math.nan
-    peak_memory_mib: float = math.nan
-    peak_memory_b32_mib: float = math.nan
+    latency_ms: float | None = None
+    latency_b32_ms: float | None = None
+    peak_memory_mib: float | None = None
+    peak_memory_b32_mib: float | None = None
 
     @property
     def total_time_s(self) -> float:

@@ -14,14 +14,10 @@ from typing import TYPE_CHECKING
 
 from flexibench.core.card import ModelCard, biased_overlap  # noqa: F401 - re-exported
 from flexibench.core.errors import FlexiBenchError
+from flexibench.core.transfer_rule import overlap_fraction  # noqa: F401 - re-exported
 
 if TYPE_CHECKING:  # keep this module importable without torch
     from torch import nn
-
-
-def overlap_fraction(query: ModelCard, neighbour: ModelCard) -> float:
-    """``O_f(q, n) = biased_overlap / l_q``: the quantity compared with the threshold tau."""
-    return biased_overlap(query, neighbour) / query.l
 
 
 @dataclass(frozen=True)

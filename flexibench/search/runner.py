@@ -43,7 +43,7 @@ from flexibench.search.encodings import Encoding
 from flexibench.search.objective import Evaluation, Objective
 from flexibench.search.protocol import Observation, Optimizer, SearchError, Trial
 from flexibench.search.registry import make_optimizer
-from flexibench.search.transfer import TransferIndex
+from flexibench.search.transfer import DEFAULT_TAU, TransferIndex
 
 ObjectiveLike = Objective | Callable[[], Objective]
 
@@ -298,7 +298,7 @@ def run_search(
     *,
     space: DesignSpace | None = None,
     time_budget_s: float | None = None,
-    tau: float | None = 0.8,
+    tau: float | None = DEFAULT_TAU,
     optimizer_kwargs: dict[str, Any] | None = None,
 ) -> RunResult:
     """Run one algorithm with one seed until ``budget`` queries or ``time_budget_s`` simulated seconds.
@@ -397,7 +397,7 @@ def run_many(
     *,
     processes: int = 2,
     time_budget_s: float | None = None,
-    tau: float = 0.8,
+    tau: float | None = DEFAULT_TAU,
     optimizer_kwargs: dict[str, dict[str, Any]] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> list[Path]:

@@ -203,3 +203,18 @@ def test_pairs_of_columns_are_all_accepted(latency_table):
     with load(path, library=library) as bench:
         for a, b in itertools.combinations(("score", "params", "flops", "latency_b32_ms", "total_time_s"), 2):
             bench.pareto((a, b))
+
+
+def test_cli_query_shows_the_hardware_objectives_and_status_reads_the_shards(latency_table, capsys):
+    from flexibench.cli import main
+
+    path, library, true = latency_table
+    card = next(iter(true))
+    assert main(["query", card.to_json(), "--table", str(path)]) == 0
+    assert "CPU latency" in capsys.readouterr().out
+    assert main(["query", library.cards[0].to_json(), "--table", str(path)]) == 0
+    assert "CPU latency" not in capsys.readouterr().out  # unmeasured: no line, not a zero
+    shards = path.parent / "shards" / "latency"
+    assert main(["latency", "status", "--out", str(shards), "--json"]) == 0
+    state = json.loads(capsys.readouterr().out)
+    assert state["measured"] == 30 and state["references"] == 7 and state["reference_spread"]["1"]["n"] == 7

@@ -90,6 +90,11 @@ def _query(args: argparse.Namespace) -> int:
         print(f"    {task:>8}: {value:.2f}")
     print(f"  params {result.params:,}  FLOPs {result.flops:,}")
     print(f"  pretrain {result.pretrain_time_s:.0f} s  fine-tune {result.finetune_time_s:.0f} s")
+    if result.latency_ms is not None:  # the hardware objectives, where this table has them
+        print(
+            f"  CPU latency {result.latency_ms:.2f} ms (batch 1), {result.latency_b32_ms:.1f} ms (batch 32, x 128 "
+            f"tokens); peak memory {result.peak_memory_mib:.0f} / {result.peak_memory_b32_mib:.0f} MiB"
+        )
     return 0
 
 

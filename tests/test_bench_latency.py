@@ -79,6 +79,39 @@ def test_normalisation_removes_a_linear_drift():
     assert summary.spread(1)["n"] == 11 and summary.spread(1)["range_over_median"] > 0.3
 
 
+def test_running_median_keeps_a_line_and_drops_a_spike():
+    from flexibench.bench.latency_table import running_median
+
+    assert running_median([1.0, 2.0, 3.0, 4.0, 5.0]) == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert running_median([9.0, 13.0, 9.0, 9.0, 9.0]) == [9.0] * 5
+    assert running_median([13.0, 9.0, 9.0, 9.0]) == [9.0] * 4
+    assert running_median([9.0, 9.0, 9.0, 13.0]) == [9.0] * 4
+    assert running_median([9.0, 13.0]) == [9.0, 13.0]  # too short to judge
+
+
+def test_one_spiked_reference_does_not_rescale_its_neighbours():
+    library = fixture_library(40)
+    cards, true = library.cards[3:33], [1.0 + i for i in range(30)]
+    run = drifting_run(cards, true)
+    refs = [p for p in run if p["role"] == "reference"]
+    spiked = refs[4]
+    for timing in spiked["batches"]:
+        timing["cpu_median_ms"] *= 1.44  # a burst of load during one reference measurement
+    clean = summarise(drifting_run(cards, true))
+    got = summarise(run)
+    error = [got.values[card_hash(c)]["latency_ms"] / clean.values[card_hash(c)]["latency_ms"] - 1 for c in cards]
+    # interpolating through the raw spike instead (independent arithmetic) mis-scales its neighbours by over 20%
+    seqs = np.array([p["seq"] for p in refs])
+    raw = np.array([p["batches"][0]["cpu_median_ms"] for p in refs])
+    naive = []
+    for c in cards:
+        row = next(p for p in run if p["role"] == "card" and p["card_hash"] == card_hash(c))
+        naive_value = row["batches"][0]["cpu_median_ms"] * np.median(raw) / np.interp(row["seq"], seqs, raw)
+        naive.append(naive_value / clean.values[card_hash(c)]["latency_ms"] - 1)
+    assert max(abs(e) for e in naive) > 0.2
+    assert max(abs(e) for e in error) < 0.06  # the median filter puts a neighbour's value in its place
+
+
 def test_other_machine_or_settings_are_refused(tmp_path):
     card = ModelCard.named("bert-tiny")
     with JournalWriter(tmp_path / "a.jsonl") as writer:

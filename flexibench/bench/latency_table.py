@@ -11,9 +11,16 @@ frequency, cache pressure) over the hours a run takes. The reference card is tim
 the same conditions every ``every`` cards, so each card's time is divided by the
 reference's time around it (linear interpolation in run order between the nearest
 reference measurements of the same session before and after it; the one side when
-only one exists) and multiplied by the median of all reference measurements. A card
+only one exists) and multiplied by the median of all (filtered) reference measurements. A card
 measured while everything ran 10% slow then reads as it would have in typical
 conditions. The raw times are kept beside the normalised ones.
+
+A single reference measurement can itself be hit by a burst of load (on the shared
+2-core machine one read 44% slow while the others agreed to 3%), and interpolating
+through it would mis-scale the 40 cards around it. So the reference series of each
+session is first passed through a 3-point running median (the ends against their
+linear extrapolation), which removes such a spike and leaves a linear drift exactly
+as it was.
 """
 
 from __future__ import annotations
@@ -169,12 +176,15 @@ def summarise(payloads: Sequence[dict[str, Any]]) -> LatencySummary:
         raise DataError("latency shards without a reference measurement cannot be normalised")
     batches = sorted({t["batch_size"] for p in payloads for t in p["batches"]})
     ref_times = {b: [_stat(p, b, "cpu_median_ms") for p in references] for b in batches}
-    typical = {b: statistics.median(ref_times[b]) for b in batches}
     by_session: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for ref in references:
         by_session[ref["session"]].append(ref)
-    for refs in by_session.values():
+    smooth: dict[str, dict[int, list[float]]] = {}  # session -> batch -> filtered reference times in seq order
+    for session, refs in by_session.items():
         refs.sort(key=lambda p: p["seq"])
+        smooth[session] = {b: running_median([_stat(p, b, "cpu_median_ms") for p in refs]) for b in batches}
+    # typical conditions: the median of the filtered reference times, so one spike does not move it either
+    typical = {b: statistics.median([t for times in smooth.values() for t in times[b]]) for b in batches}
     values: dict[str, dict[str, float]] = {}
     for payload in payloads:
         if payload["role"] != "card":
@@ -184,7 +194,14 @@ def summarise(payloads: Sequence[dict[str, Any]]) -> LatencySummary:
         row = {}
         for column, (batch, stat) in _SOURCE.items():
             if stat == "norm":
-                local = _local_reference(by_session.get(payload["session"], references), payload["seq"], batch)
+                session = payload["session"] if payload["session"] in by_session else None
+                refs = by_session[session] if session else sorted(references, key=lambda p: p["seq"])
+                times = (
+                    smooth[session][batch]
+                    if session
+                    else running_median([_stat(p, batch, "cpu_median_ms") for p in refs])
+                )
+                local = _local_reference(refs, times, payload["seq"])
                 row[column] = _stat(payload, batch, "cpu_median_ms") * typical[batch] / local
             else:
                 row[column] = _stat(payload, batch, stat)
@@ -199,16 +216,27 @@ def summarise(payloads: Sequence[dict[str, Any]]) -> LatencySummary:
     )
 
 
-def _local_reference(refs: Sequence[dict[str, Any]], seq: int, batch: int) -> float:
-    """The reference's CPU time at run position ``seq``: interpolated between its neighbours in the session."""
+def running_median(values: Sequence[float]) -> list[float]:
+    """3-point running median; each end against its linear extrapolation (a straight line passes unchanged)."""
+    v = list(values)
+    if len(v) < 3:
+        return v
+    out = [statistics.median(v[i - 1 : i + 2]) for i in range(1, len(v) - 1)]
+    inner = out if len(out) >= 2 else v[1:]  # extrapolate from filtered points where there are two
+    first = statistics.median([v[0], inner[0], 2 * inner[0] - inner[1]])
+    inner = out if len(out) >= 2 else v[:-1]
+    last = statistics.median([v[-1], inner[-1], 2 * inner[-1] - inner[-2]])
+    return [first, *out, last]
+
+
+def _local_reference(refs: Sequence[dict[str, Any]], times: Sequence[float], seq: int) -> float:
+    """The reference's (filtered) CPU time at run position ``seq``: interpolated between its neighbours."""
     seqs = [p["seq"] for p in refs]
     i = bisect.bisect_left(seqs, seq)
-    before = refs[i - 1] if i > 0 else None
-    after = refs[i] if i < len(refs) else None
-    if before is None or after is None:
-        return _stat(before or after, batch, "cpu_median_ms")
-    a, b = _stat(before, batch, "cpu_median_ms"), _stat(after, batch, "cpu_median_ms")
-    w = (seq - before["seq"]) / (after["seq"] - before["seq"])
+    if i == 0 or i == len(refs):
+        return times[0] if i == 0 else times[-1]
+    a, b = times[i - 1], times[i]
+    w = (seq - seqs[i - 1]) / (seqs[i] - seqs[i - 1])
     return a + w * (b - a)
 
 

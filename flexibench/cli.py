@@ -29,6 +29,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("flexibench.bench.commands", "what the table holds: cards, records, seeds, surrogate figures"),
     "pack": ("flexibench.bench.commands", "merge journal shards and the graph library into a new table"),
     "verify": ("flexibench.bench.commands", "check a table's structure, checksums, row counts and hashes"),
+    "latency": (
+        "flexibench.bench.commands",
+        "hardware objectives: time every level-1 card on this CPU into journal shards (resumable)",
+    ),
     "library": ("flexibench.library.commands", "graph library: GED, embeddings, neighbours"),
     "train": ("flexibench.train.commands", "pretrain + fine-tune one card under a recipe; print its record"),
     "sweep": ("flexibench.train.commands", "evaluate many cards x seeds into journal shards (resumable)"),

@@ -70,6 +70,7 @@ from flexibench.library import Library, build_library, load_or_build_library  # 
 from flexibench.library.levels import crossover_cards  # noqa: E402
 from flexibench.search import OPTIMIZERS, make_encoding  # noqa: E402
 from flexibench.search.encodings import Encoding  # noqa: E402
+from flexibench.search.palette import colour  # noqa: E402
 from flexibench.search.pools import library_encoding  # noqa: E402
 
 PAPER_BEST = {1: "flexibert-mini-s2", 2: "flexibert-mini"}  # Appendix B.5, s = 2 and s = 1 (= s = 1*)
@@ -287,6 +288,41 @@ def top_cards(result: B5, bench: Any, fidelity: str, k: int = 5) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+POSITIONS_CSV = "b5_hierarchical_positions.csv"
+#: Colours of the figure's groups: the search's by its algorithm (search/palette.py), the others fixed.
+GROUP_COLOURS = {"table": "#000000", "paper": "#8c6d31"}
+
+
+def positions_frame(tables: dict[str, pd.DataFrame], algo: str, search_prefix: str) -> pd.DataFrame:
+    """The per-position tables in long form, one row per (group, position), with what colours each group."""
+    parts = []
+    for name, table in tables.items():
+        kind = "search" if name.startswith(search_prefix) else "table" if name.startswith("table") else "paper"
+        parts.append(table.assign(group=name, kind=kind, algo=algo if kind == "search" else ""))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def draw(positions: pd.DataFrame, path: Path) -> Path:
+    """Design choices per layer position, one panel per Section 4.4 rule (``--replot`` redraws it from the CSV)."""
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
+    for ax, (rule, up, down) in zip(axes, RULES):
+        for name, table in positions.groupby("group", sort=False):
+            kind = table["kind"].iloc[0]
+            algo = table["algo"].iloc[0]
+            shade = colour(algo) if kind == "search" and isinstance(algo, str) and algo else GROUP_COLOURS[kind]
+            ax.plot(table.position, table[up], "-o", color=shade, label=name)
+            ax.plot(table.position, table[down], "--s", color=shade, alpha=0.6)
+        ax.set(title=rule, xlabel="layer position (1 = next to the input)", xticks=[1, 2, 3, 4])
+        ax.set_ylabel(f"{up} (solid)\n{down} (dashed)", fontsize=8)
+        ax.set_yscale("log" if "hidden" in down or "width" in up else "linear")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def write_outputs(
     result: B5, bench: Any, fidelity: str, out_dir: Path = HERE, command: str | None = None, n_rules: int = 10
 ) -> str:
@@ -304,20 +340,9 @@ def write_outputs(
     }
     tables = {name: per_position(cards) for name, cards in groups.items() if cards}
 
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
-    for ax, (rule, up, down) in zip(axes, RULES):
-        for (name, table), colour in zip(tables.items(), ("tab:blue", "tab:orange", "tab:gray")):
-            if len(table):
-                ax.plot(table.position, table[up], "-o", color=colour, label=name)
-                ax.plot(table.position, table[down], "--s", color=colour, alpha=0.6)
-        ax.set(title=rule, xlabel="layer position (1 = next to the input)", xticks=[1, 2, 3, 4])
-        ax.set_ylabel(f"{up} (solid) / {down} (dashed)", fontsize=7)
-        ax.set_yscale("log" if "hidden" in down or "width" in up else "linear")
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
-    fig.savefig(out_dir / "b5_hierarchical.png", dpi=120)
-    plt.close(fig)
+    positions = positions_frame(tables, result.algo, f"hierarchical search, best {n_rules}")
+    positions.to_csv(out_dir / POSITIONS_CSV, index=False)
+    draw(positions, out_dir / "b5_hierarchical.png")
 
     lines = [
         "# Appendix B.5 / Section 4.4: hierarchical search and design rules",
@@ -401,7 +426,10 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--levels", default="2", help="finer levels to search, e.g. 2 or 2,3 (default 2)")
     parser.add_argument("--max-pool", type=int, default=5000, help="refuse crossover libraries larger than this")
     add_table_arguments(parser)
+    parser.add_argument("--replot", action="store_true", help=f"only redraw the figure from {POSITIONS_CSV}")
     args = parser.parse_args(argv)
+    if args.replot:
+        return str(draw(pd.read_csv(HERE / POSITIONS_CSV, keep_default_na=False), HERE / "b5_hierarchical.png"))
     levels = tuple(int(v) for v in split_names(args.levels))
     if any(v not in (2, 3) for v in levels) or list(levels) != sorted(set(levels)) or levels[0] != 2:
         parser.error(f"--levels: {args.levels!r} not allowed; allowed: 2 or 2,3")

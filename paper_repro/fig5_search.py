@@ -54,6 +54,7 @@ from _search_runs import (  # noqa: E402
 
 import flexibench  # noqa: E402
 from flexibench.search import MAIN_ALGORITHMS, make_encoding  # noqa: E402
+from flexibench.search.palette import colour  # noqa: E402
 
 ABLATIONS = ("boshnas", "boshnas-first-order", "boshnas-homoscedastic")
 CHECKPOINTS = (10, 25, 50, 100)
@@ -69,6 +70,7 @@ class Fig5:
     version: str
     seconds: float
     transfer_share: float | None = None  # share of pretraining charged to a transferred card (None: as recorded)
+    fidelity: str = "nano"
 
 
 def run(
@@ -97,7 +99,7 @@ def run(
     paths = ensure_runs(algos, range(runs), objective, budget, pool, runs_dir / f"{encoding}-full", processes=processes)
     curves = {algo: load_curves(paths[algo], budget, transfer_share) for algo in algos}
     seconds = time.perf_counter() - started
-    return Fig5(curves, main, ablations, budget, encoding, table_version(bench), seconds, transfer_share)
+    return Fig5(curves, main, ablations, budget, encoding, table_version(bench), seconds, transfer_share, fidelity)
 
 
 def long_frame(result: Fig5) -> pd.DataFrame:
@@ -118,9 +120,31 @@ def long_frame(result: Fig5) -> pd.DataFrame:
                         "best_true": float(true_mean[q]),
                         "best_true_ci90": float(true_half[q]),
                         "best_observed": float(obs_mean[q]),
+                        "encoding": result.encoding,
+                        "fidelity": result.fidelity,
                     }
                 )
     return pd.DataFrame(rows)
+
+
+def draw(frame: pd.DataFrame, path: Path) -> Path:
+    """The two-panel figure from the long-form CSV's frame (so ``--replot`` redraws it without the runs)."""
+    encoding, fidelity = frame.encoding.iloc[0], frame.fidelity.iloc[0]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), sharey=True)
+    for ax, (panel, title) in zip(axes, (("a", "(a) NAS algorithms"), ("b", "(b) BOSHNAS ablation"))):
+        for algo, part in frame[frame.panel == panel].groupby("algo", sort=False):
+            label = f"{LABELS.get(algo, algo)} (n={int(part.runs.iloc[0])})"
+            ax.plot(part.queries, part.best_true, label=label, color=colour(algo))
+            low, high = part.best_true - part.best_true_ci90, part.best_true + part.best_true_ci90
+            ax.fill_between(part.queries, low, high, alpha=0.15, color=colour(algo))
+        ax.set(xlabel="models trained (queries)", title=title)
+        ax.legend(fontsize=8, loc="lower right")
+    axes[0].set_ylabel(f"incumbent's noise-free score\n(table, fidelity {fidelity}, %)")
+    fig.suptitle(f"Figure 5 on FlexiBench ({encoding} encodings, level 1)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
 
 
 def _cell(values: np.ndarray) -> str:
@@ -133,20 +157,7 @@ def write_outputs(result: Fig5, out_dir: Path = HERE, command: str | None = None
     out_dir = Path(out_dir)
     frame = long_frame(result)
     frame.to_csv(out_dir / "fig5_search.csv", index=False)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
-    for ax, (panel, title) in zip(axes, (("a", "(a) NAS algorithms"), ("b", "(b) BOSHNAS ablation"))):
-        for algo, part in frame[frame.panel == panel].groupby("algo", sort=False):
-            ax.plot(part.queries, part.best_true, label=f"{LABELS.get(algo, algo)} (n={int(part.runs.iloc[0])})")
-            ax.fill_between(
-                part.queries, part.best_true - part.best_true_ci90, part.best_true + part.best_true_ci90, alpha=0.2
-            )
-        ax.set(xlabel="models trained (queries)", title=title)
-        ax.legend(fontsize=8, loc="lower right")
-    axes[0].set_ylabel("best score (noise-free, %)")
-    fig.suptitle(f"Figure 5 on FlexiBench ({result.encoding} encodings, level 1)", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(out_dir / "fig5_search.png", dpi=120)
-    plt.close(fig)
+    draw(frame, out_dir / "fig5_search.png")
 
     checkpoints = [b for b in CHECKPOINTS if b < result.budget] + [result.budget]
     runs = max(c.runs for c in result.curves.values())
@@ -251,7 +262,12 @@ def main(argv: list[str] | None = None) -> str:
         help="share of pretraining charged to a transferred card: a number, 'measured' (from "
         "table6_transfer_curves.csv when it exists; default) or 'recorded' (the runner's charge)",
     )
+    parser.add_argument(
+        "--replot", action="store_true", help="only redraw fig5_search.png from fig5_search.csv (no runs needed)"
+    )
     args = parser.parse_args(argv)
+    if args.replot:
+        return str(draw(pd.read_csv(HERE / "fig5_search.csv"), HERE / "fig5_search.png"))
     bench = flexibench.load(args.table)
     result = run(
         bench,

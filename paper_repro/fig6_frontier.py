@@ -1,7 +1,9 @@
 """Figure 6: performance frontier (parameters vs score), heterogeneous vs homogeneous cards.
 
 Run: ``python paper_repro/fig6_frontier.py [--table FILE]`` -> ``fig6_frontier.png`` and
-``fig6_frontier.md`` beside this file. The evidence is the measured cards; a second panel
+``fig6_frontier.md`` beside this file; when the table carries the hardware objectives (docs/table.md),
+also ``fig6_frontier_latency.png`` / ``.md``: the same frontier against measured CPU latency (batch 1,
+fp32, one thread). ``--latency`` writes only those. The evidence is the measured cards; a second panel
 shows every card with the table's answer (the surrogate's mean where unmeasured), labelled as
 prediction. The frontier is the running best score as parameters grow.
 The paper's claim: the best heterogeneous model beats the best homogeneous one by 3%,
@@ -25,9 +27,9 @@ import flexibench  # noqa: E402
 HERE = Path(__file__).parent
 
 
-def frontier(frame: pd.DataFrame) -> pd.DataFrame:
-    """Cards that no smaller card beats: the upper-left staircase of (params, score)."""
-    ordered = frame.sort_values(["params", "score"], ascending=[True, False])
+def frontier(frame: pd.DataFrame, cost: str = "params") -> pd.DataFrame:
+    """Cards that no cheaper card beats: the upper-left staircase of (``cost``, score)."""
+    ordered = frame.sort_values([cost, "score"], ascending=[True, False])
     keep = ordered["score"] > ordered["score"].cummax().shift(fill_value=-np.inf)
     return ordered[keep]
 
@@ -64,25 +66,108 @@ def claims(frame: pd.DataFrame) -> list[str]:
     return lines
 
 
-def _panel(ax: plt.Axes, frame: pd.DataFrame, title: str, size: float) -> None:
+COSTS = {  # cost column -> (scale, axis label)
+    "params": (1e-6, "parameters (millions, vocabulary 8,192)"),
+    "latency_ms": (1.0, "CPU inference latency (ms, batch 1 x 128 tokens, fp32, 1 thread)"),
+}
+
+
+def _panel(ax: plt.Axes, frame: pd.DataFrame, title: str, size: float, cost: str = "params") -> None:
+    scale, label_x = COSTS[cost]
     for label, colour, part in (
         ("homogeneous", "tab:blue", frame[frame["homogeneous"]]),
         ("heterogeneous", "tab:orange", frame[~frame["homogeneous"]]),
     ):
-        ax.scatter(part["params"] / 1e6, part["score"], s=size, alpha=0.5, color=colour, label=f"{label} ({len(part)})")
-        front = frontier(part)
-        ax.step(front["params"] / 1e6, front["score"], where="post", color=colour)
-    ax.set_xlabel("parameters (millions, vocabulary 8,192)")
+        ax.scatter(part[cost] * scale, part["score"], s=size, alpha=0.5, color=colour, label=f"{label} ({len(part)})")
+        if len(part):
+            front = frontier(part, cost)
+            ax.step(front[cost] * scale, front["score"], where="post", color=colour)
+    ax.set_xlabel(label_x)
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
 
 
-def main(table: str | None = None) -> str:
+def latency_claims(frame: pd.DataFrame) -> list[str]:
+    """The frontier against latency: its cards, and the fastest card within 0.1 points of the best."""
+    if not len(frame):
+        return ["- no card with both a score and a latency yet"]
+    front = frontier(frame, "latency_ms")
+    best = frame.loc[frame["score"].idxmax()]
+    close = frame[frame["score"] >= best["score"] - 0.1]
+    fastest = close.loc[close["latency_ms"].idxmin()]
+    lines = [
+        f"- best score: {best['short']} — {best['score']:.2f} at {best['latency_ms']:.2f} ms",
+        f"- fastest card within 0.1 points of it: {fastest['short']} — {fastest['score']:.2f} at "
+        f"{fastest['latency_ms']:.2f} ms ({best['latency_ms'] / fastest['latency_ms']:.1f}x faster)",
+        f"- frontier ({len(front)} cards, fastest first):",
+    ]
+    lines += [f"  - {r['latency_ms']:.2f} ms: {r['short']} — {r['score']:.2f}" for _, r in front.iterrows()]
+    return lines
+
+
+def latency_outputs(bench: object, fidelity: str, measured: pd.DataFrame, answers: pd.DataFrame) -> str | None:
+    """``fig6_frontier_latency.png`` / ``.md`` when the table has latency columns; None otherwise."""
+    hardware = bench.hardware
+    if hardware is None:
+        return None
+    timed_measured = measured[np.isfinite(measured["latency_ms"])]
+    timed_answers = answers[np.isfinite(answers["latency_ms"])]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    _panel(axes[0], timed_measured, "Measured score and latency (evidence)", 14, "latency_ms")
+    _panel(
+        axes[1], timed_answers, "Every card with a latency: table answer (surrogate where unmeasured)", 6, "latency_ms"
+    )
+    axes[0].set_ylabel(f"score at {fidelity} (held-out MLM, %)")
+    machine = hardware.get("machine", {})
+    fig.suptitle(
+        f"{len(timed_answers):,} of {len(answers):,} cards timed so far on {machine.get('cpu_model', '?')}, "
+        f"torch {machine.get('torch', '?')}",
+        fontsize=9,
+    )
+    fig.tight_layout()
+    fig.savefig(HERE / "fig6_frontier_latency.png", dpi=120)
+    plt.close(fig)
+    spread = hardware.get("reference_spread", {}).get("1", {})
+    lines = [
+        "# Figure 6 against CPU latency",
+        "",
+        "Command: `python paper_repro/fig6_frontier.py --latency --table T.h5`, with T.h5 packed by "
+        "`flexibench pack data/shards/nano data/shards/latency --out T.h5`",
+        "",
+        f"Latency: the encoder's fp32 forward, batch 1 x 128 tokens, one thread, median CPU time, normalised by "
+        f'the reference card (docs/table.md, "Hardware objectives"); machine {machine.get("cpu_model")}, '
+        f"{machine.get('cpu_count')} cores, torch {machine.get('torch')} ({machine.get('cpu_capability')}). "
+        f"{len(timed_answers):,} of {len(answers):,} cards timed when this was made (the run goes on; the "
+        "timed cards are a uniform sample of the level-1 space)"
+        + (
+            f"; the reference card's batch-1 time spread {100 * spread['range_over_median']:.0f}% (max - min over "
+            f"median) over {spread['n']} measurements, CV {100 * spread['cv']:.1f}%."
+            if spread.get("n", 0) > 1
+            else "."
+        ),
+        "",
+        f"## Measured cards with a latency ({len(timed_measured)})",
+        "",
+        *latency_claims(timed_measured),
+        "",
+        f"## Every timed card, the table's answer ({len(timed_answers)}; the surrogate's mean where unmeasured)",
+        "",
+        *latency_claims(timed_answers),
+    ]
+    text = "\n".join(lines) + "\n"
+    (HERE / "fig6_frontier_latency.md").write_text(text)
+    return text
+
+
+def main(table: str | None = None, latency_only: bool = False) -> str:
     bench = flexibench.load(table)
     fidelity = bench.default_fidelity
     measured = bench.to_pandas(fidelity)
     measured = measured[np.isfinite(measured["score"])]
     answers = table_answers(bench, fidelity)
+    latency = latency_outputs(bench, fidelity, measured, answers)
+    if latency_only:
+        return latency or "this table has no latency columns (docs/table.md, 'Hardware objectives')\n"
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
     _panel(axes[0], measured, "Measured cards (evidence)", 14)
     _panel(axes[1], answers, "Every level-1 card: table answer (surrogate where unmeasured)", 3)
@@ -110,10 +195,12 @@ def main(table: str | None = None) -> str:
     ]
     text = "\n".join(lines) + "\n"
     (HERE / "fig6_frontier.md").write_text(text)
-    return text
+    return text + (latency or "")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--table", default=None, help="packed table (default: data/flexibench.h5)")
-    print(main(parser.parse_args().table))
+    parser.add_argument("--latency", action="store_true", help="write only the latency frontier")
+    args = parser.parse_args()
+    print(main(args.table, latency_only=args.latency))

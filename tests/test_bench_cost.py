@@ -37,6 +37,22 @@ def test_one_rule_wherever_it_is_asked() -> None:
     assert required_overlap(4, 0.8) == 4 and required_overlap(2, 0.8) == 2 and required_overlap(3, 0.5) == 2
 
 
+def test_the_rule_is_one_definition_wherever_it_is_imported() -> None:
+    from flexibench.bench import cost
+    from flexibench.core import transfer_rule
+    from flexibench.library import neighbours
+    from flexibench.models import transfer as model_transfer
+    from flexibench.search import transfer as search_transfer
+
+    assert cost.can_transfer is transfer_rule.can_transfer and cost.required_overlap is transfer_rule.required_overlap
+    assert neighbours.transfer_allowed is transfer_rule.transfer_allowed
+    assert search_transfer.required_overlap is transfer_rule.required_overlap
+    assert model_transfer.overlap_fraction is transfer_rule.overlap_fraction
+    assert cost.DEFAULT_TAU == neighbours.DEFAULT_TAU == search_transfer.DEFAULT_TAU == 0.8
+    with pytest.raises(ValueError, match="tau"):
+        TransferIndex(1.5)
+
+
 def test_nano_charges_a_transferred_card_its_first_checkpoint_not_zero() -> None:
     bench = flexibench.load(data_file("flexibench.h5"))
     recipe = bench.recipes["nano"]

@@ -222,3 +222,26 @@ def test_cli_space_count_and_enumerate_as_subprocess() -> None:
         [sys.executable, "-m", "flexibench", "card", "validate", "not-json{"], capture_output=True, text=True
     )
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+
+
+def test_cached_hash_agrees_with_equality_and_is_rebuilt_after_pickling_in_another_process(tmp_path) -> None:
+    import os
+    import pickle
+    import subprocess
+    import sys
+
+    card = ModelCard.named("bert-mini")
+    copy = ModelCard.from_json(card.to_json())
+    assert card == copy and hash(card) == hash(copy) and card is not copy
+    assert {card: 1}[copy] == 1
+    assert card != ModelCard.named("bert-tiny") and card != card.to_json()
+    # string hashes differ between processes: a pickled card must not carry this process's hash
+    (tmp_path / "card.pkl").write_bytes(pickle.dumps(card))
+    code = (
+        "import pickle, sys; from flexibench.core import ModelCard; "
+        f"c = pickle.loads(open({str(tmp_path / 'card.pkl')!r}, 'rb').read()); "
+        "fresh = ModelCard.named('bert-mini'); print({fresh: 'found'}.get(c, 'missing'), hash(c) == hash(fresh))"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    assert out.split() == ["found", "True"]

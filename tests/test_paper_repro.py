@@ -307,6 +307,12 @@ def test_fig6_frontier_and_claims() -> None:
     assert fig6_frontier.claims(frame[frame.homogeneous]) == ["- needs both homogeneous and heterogeneous cards"]
     bigger = frame[frame.short != "het-small"]  # now the only match is larger than the best homogeneous card
     assert "1.2x more parameters" in fig6_frontier.claims(bigger)[2]
+    # against latency: the same staircase on another cost column, and the fastest card near the best
+    timed = frame.assign(latency_ms=[3.0, 9.0, 2.0, 12.0, 1.0])
+    assert list(fig6_frontier.frontier(timed, "latency_ms")["short"]) == ["het-bad", "het-small", "het-big"]
+    lines = fig6_frontier.latency_claims(timed[timed.short != "het-bad"])
+    assert "het-big — 31.00 at 12.00 ms" in lines[0] and "het-big" in lines[1]
+    assert fig6_frontier.latency_claims(timed.iloc[:0]) == ["- no card with both a score and a latency yet"]
 
 
 def test_surrogate_cv_scores_every_candidate_input_out_of_fold(tmp_path) -> None:

@@ -309,6 +309,7 @@ def test_leaderboard_and_cli(tmp_path, objective: SyntheticObjective) -> None:
         "best_vs_queries.png",
         "best_vs_time.png",
         "final_bar.png",
+        "curves.csv",
     }
     out = tmp_path / "cli_runs"
     args = ["search", "--algo", "rs,re", "--budget", "8", "--seeds", "2", "--processes", "1", "--out", str(out)]

@@ -31,8 +31,9 @@ import numpy as np
 from flexibench.bench import schema
 from flexibench.bench.cost import DEFAULT_TAU, can_transfer, evaluation_cost_s, transfer_share
 from flexibench.bench.measured import MeasuredFidelity
+from flexibench.bench.pareto import ParetoError, directions, front_mask
 from flexibench.bench.predicted import PredictedFidelity
-from flexibench.bench.result import FrozenScores, LearningCurve, QueryError, QueryResult
+from flexibench.bench.result import HARDWARE_FIELDS, FrozenScores, LearningCurve, QueryError, QueryResult
 from flexibench.bench.store import TableFile
 from flexibench.core import DesignSpace, ModelCard
 from flexibench.core.errors import CardError, shorten
@@ -88,6 +89,7 @@ class Benchmark:
         self._mean_cache: dict[tuple[Any, str | None, int | None], QueryResult] = {}
         self._batch: dict[tuple[str, int | None], dict[str, np.ndarray]] = {}
         self._cards: dict[int, ModelCard] = {}
+        self._hardware_cache: dict[str, np.ndarray] = {}
 
     # ------------------------------------------------------------------ basics
     @cached_property
@@ -259,9 +261,12 @@ class Benchmark:
         Sizes come from the card's ``/archs`` row (or ``params``/``flops`` for cards without one);
         at a partial budget the pretraining time is the run's share of steps.
         """
+        hardware = {}
         if row is not None:
             params = int(self._arch("params")[row]) if params is None else params
             flops = int(self._arch("flops")[row]) if flops is None else flops
+            values = {name: float(self._hardware_column(name)[row]) for name in HARDWARE_FIELDS}
+            hardware = {name: value for name, value in values.items() if value == value}  # NaN: not measured
         return QueryResult(
             card=card,
             fidelity=meas.name,
@@ -277,6 +282,7 @@ class Benchmark:
             seed=answer.get("seed"),
             budget=meas.budget_of(j),
             budget_unit=meas.unit,
+            **hardware,
         )
 
     def _params_flops(self, card: ModelCard) -> tuple[int, int]:
@@ -342,9 +348,11 @@ class Benchmark:
         ``cards`` are row indices into the table (``range(len(bench))`` is every row) or
         cards in any form :meth:`query` takes. Columns: ``row`` (-1 for a card without one),
         ``score``, ``score_std``, ``n_seeds``, ``measured``, ``params``, ``flops``,
-        ``pretrain_time_s``, ``finetune_time_s``. ``seed`` is ``"mean"`` or ``"sample"``
-        (one draw per card, as :meth:`query`). Unmeasured rows without a surrogate answer at
-        that budget read NaN; cards without a row are answered one by one by :meth:`query`.
+        ``pretrain_time_s``, ``finetune_time_s`` and the hardware objectives (``latency_ms``,
+        ``latency_b32_ms``, ``peak_memory_mib``, ``peak_memory_b32_mib``; NaN where unmeasured).
+        ``seed`` is ``"mean"`` or ``"sample"`` (one draw per card, as :meth:`query`). Unmeasured
+        rows without a surrogate answer at that budget read NaN; cards without a row are answered
+        one by one by :meth:`query`.
         """
         meas = self._fidelity(fidelity)
         j = meas.column(budget)
@@ -402,6 +410,7 @@ class Benchmark:
             "flops": flops.astype(np.int64),
             "pretrain_time_s": pre * meas.time_share(j),
             "finetune_time_s": fine,
+            **{name: self._hardware_column(name) for name in HARDWARE_FIELDS},
         }
         for values in table.values():
             values.setflags(write=False)
@@ -449,32 +458,21 @@ class Benchmark:
         items = cards if isinstance(cards, list) else list(cards)
         if items and isinstance(items[0], (int, np.integer)) and not isinstance(items[0], bool):
             return self._rows_of(np.asarray(items, np.int64))
-        # The card objects this table handed out (cards(), iteration) are found by identity, without
-        # hashing (a ModelCard's hash is computed in Python); any other card by value, then by parsing.
-        found = np.array(list(map(self._card_ids.get, map(id, items))), dtype=float)
-        miss = np.flatnonzero(np.isnan(found))
-        if len(miss):
-            index, rest = self._card_index, [items[i] for i in miss]
-            try:
-                found[miss] = np.array(list(map(index.get, rest)), dtype=float)
-            except TypeError:  # an unhashable card (a dict) among them
-                found[miss] = np.array([index.get(c) if isinstance(c, ModelCard) else None for c in rest], float)
+        # ModelCards by value: a card keeps the hash computed when it was built, and the dict tries
+        # identity first (the table's own cards); names, JSON and dicts are parsed below.
+        by_value = self._card_index.get
+        found = np.array([by_value(c, -1) if c.__class__ is ModelCard else -1 for c in items], dtype=np.int64)
         outside = []
-        for i in np.flatnonzero(np.isnan(found)).tolist():  # names, JSON, dicts, cards without a row
+        for i in np.flatnonzero(found < 0).tolist():  # names, JSON, dicts, cards without a row
             row = self._row(self._parse(items[i]))
             if row is None:
                 outside.append((i, items[i]))
             found[i] = -1 if row is None else row
-        return found.astype(np.int64), outside
+        return found, outside
 
     @cached_property
     def _card_index(self) -> dict[ModelCard, int]:
         return {self._card_at_row(i): i for i in range(len(self))}
-
-    @cached_property
-    def _card_ids(self) -> dict[int, int]:
-        """``id(card) -> row`` for the card objects of :meth:`_card_at_row` (kept alive by its cache)."""
-        return {id(card): row for card, row in self._card_index.items()}
 
     # ------------------------------------------------------------------ cards
     def cards(self, fidelity: str | None = None, *, measured: bool | None = None) -> list[ModelCard]:
@@ -574,9 +572,63 @@ class Benchmark:
             "seed": r.seed,
             "pretrain_time_s": r.pretrain_time_s,
             "finetune_time_s": r.finetune_time_s,
+            **{name: np.nan if getattr(r, name) is None else getattr(r, name) for name in HARDWARE_FIELDS},
         }
         row.update({f"task_{k}": v for k, v in r.task_scores.items()})
         return row
+
+    # ------------------------------------------------------------------ Pareto fronts, hardware
+    def pareto(
+        self,
+        objectives: Sequence[str] = ("score", "params"),
+        fidelity: str | None = None,
+        *,
+        budget: int | None = None,
+        measured: bool = True,
+    ) -> list[QueryResult]:
+        """The cards no other card beats on every objective at once, best first by the first objective.
+
+        ``objectives`` are two or more columns of :meth:`query_many` (and ``total_time_s``):
+        ``score`` is maximised, every cost (``params``, ``flops``, ``latency_ms``,
+        ``latency_b32_ms``, ``peak_memory_mib``, the times) minimised; a ``+``/``-`` prefix
+        sets the direction explicitly (:mod:`flexibench.bench.pareto`). ``measured=True`` keeps
+        cards with a measured score; ``False`` adds the surrogate's answers for the others.
+        Cards with a NaN objective (e.g. no latency measured yet) are left out.
+        """
+        named = directions(objectives)
+        table = self.query_many(range(len(self)), fidelity, budget=budget)
+        table = {**table, "total_time_s": table["pretrain_time_s"] + table["finetune_time_s"]}
+        unknown = [c for c, _ in named if c not in table or c in ("row", "measured")]
+        if unknown:
+            allowed = sorted(k for k in table if k not in ("row", "measured", "n_seeds"))
+            raise ParetoError(f"unknown objective(s) {unknown}; allowed: {allowed}")
+        values = np.stack([np.asarray(table[c], float) for c, _ in named], axis=1)
+        if measured:
+            values[~table["measured"]] = np.nan
+        rows = np.flatnonzero(front_mask(values, [up for _, up in named]))
+        first, up = named[0]
+        rows = sorted(rows.tolist(), key=lambda r: -values[r, 0] if up else values[r, 0])
+        meas = self._fidelity(fidelity)
+        return [self.query(self._card_at_row(r), meas.name, budget=budget) for r in rows]
+
+    @property
+    def hardware(self) -> dict[str, Any] | None:
+        """How the hardware objectives were measured (machine, settings, reference spread); None without them."""
+        text = self._table.attrs(schema.ARCHS).get(schema.HARDWARE_ATTR)
+        if text is None:
+            return None
+        return json.loads(text) if isinstance(text, str) else dict(text)
+
+    def _hardware_column(self, name: str) -> np.ndarray:
+        """An optional /archs hardware column, all NaN when the table has none."""
+        cached = self._hardware_cache.get(name)
+        if cached is None:
+            path = f"{schema.ARCHS}/{name}"
+            cached = self._table.read(path) if self._table.has(path) else np.full(len(self), np.nan)
+            cached = np.asarray(cached, np.float64)
+            cached.setflags(write=False)
+            self._hardware_cache[name] = cached
+        return cached
 
     # ------------------------------------------------------------------ cost, graph library
     def training_cost(

@@ -1,4 +1,4 @@
-"""CLI: ``flexibench query``, ``flexibench info``, ``flexibench pack``, ``flexibench verify``."""
+"""CLI: ``flexibench query``, ``info``, ``pack``, ``verify`` and ``latency run|status``."""
 
 from __future__ import annotations
 
@@ -40,6 +40,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     verify.add_argument("--json", action="store_true", help="machine-readable output")
     verify.set_defaults(handler=_verify)
 
+    latency = subparsers.add_parser(
+        "latency", help="hardware objectives: time every level-1 card on this CPU into journal shards (resumable)"
+    ).add_subparsers(dest="latency_command", required=True)
+    run = latency.add_parser("run", help="measure the cards not yet in --out (the same command resumes)")
+    status = latency.add_parser("status", help="how far a latency folder is, and the reference card's spread")
+    for sub in (run, status):
+        sub.add_argument("--out", default="data/shards/latency", help="shard folder (default data/shards/latency)")
+    run.add_argument("--limit", type=int, default=None, help="stop after this many cards")
+    run.add_argument("--every", type=int, default=20, help="cards between reference measurements (default 20)")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    run.set_defaults(handler=_latency_run)
+    status.set_defaults(handler=_latency_status)
+
 
 def _seed(text: str) -> int | str:
     if text in ("mean", "sample"):
@@ -77,6 +90,11 @@ def _query(args: argparse.Namespace) -> int:
         print(f"    {task:>8}: {value:.2f}")
     print(f"  params {result.params:,}  FLOPs {result.flops:,}")
     print(f"  pretrain {result.pretrain_time_s:.0f} s  fine-tune {result.finetune_time_s:.0f} s")
+    if result.latency_ms is not None:  # the hardware objectives, where this table has them
+        print(
+            f"  CPU latency {result.latency_ms:.2f} ms (batch 1), {result.latency_b32_ms:.1f} ms (batch 32, x 128 "
+            f"tokens); peak memory {result.peak_memory_mib:.0f} / {result.peak_memory_b32_mib:.0f} MiB"
+        )
     return 0
 
 
@@ -168,3 +186,33 @@ def _verify(args: argparse.Namespace) -> int:
         for problem in report.problems:
             print(f"  {problem}", file=sys.stderr)
     return 0 if report.ok else 1
+
+
+def _latency_run(args: argparse.Namespace) -> int:
+    from flexibench.bench.latency_run import run
+
+    measured = run(args.out, limit=args.limit, every=args.every, log=lambda line: print(line, flush=True))
+    print(f"measured {measured} cards into {args.out}")
+    return 0
+
+
+def _latency_status(args: argparse.Namespace) -> int:
+    from flexibench.bench.latency_run import progress
+    from flexibench.bench.latency_table import read_latency, summarise
+
+    state = progress(args.out)
+    summary = summarise(read_latency([args.out])) if state.measured else None
+    spread = {str(b): summary.spread(b) for b in sorted(summary.reference_cpu_ms)} if summary else {}
+    if args.json:
+        print(json.dumps({**state.to_dict(), "reference_spread": spread}, indent=2))
+        return 0
+    cost = f"{state.cost_s:.1f} s per card" if state.cost_s else "no per-card cost yet"
+    print(f"{args.out}: {state.measured} of {state.total} cards measured, {state.references} reference runs; {cost}")
+    print(f"  finished chunks: {len(state.finished_chunks)} of {state.chunks} {state.finished_chunks}")
+    for batch, figures in spread.items():
+        if figures.get("n", 0) > 1:
+            print(
+                f"  reference, batch {batch}: median {figures['median_ms']:.2f} ms CPU over {figures['n']} runs, "
+                f"(max - min) / median {figures['range_over_median']:.3f}, CV {figures['cv']:.3f}"
+            )
+    return 0

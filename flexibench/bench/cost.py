@@ -1,9 +1,8 @@
-"""What evaluating a card costs: the one weight-transfer rule and the one transfer price (torch-free).
+"""What evaluating a card costs: the one transfer price (torch-free), on the one transfer rule.
 
-The rule (Section 3.3.3): a query ``q`` may start from a trained card ``n``'s weights when
-their biased overlap (identical encoder layers from the input, stopping at the first
-difference) covers at least ``tau`` of ``q``'s layers, i.e. ``ceil(tau * l_q)`` leading
-layers. The price of a transferred card is its fine-tuning plus ``share`` of its
+The rule (Section 3.3.3) is :mod:`flexibench.core.transfer_rule` (re-exported here): a query
+``q`` may start from a trained card's weights when their biased overlap covers at least
+``ceil(tau * l_q)`` leading layers. The price of a transferred card is its fine-tuning plus ``share`` of its
 pretraining: the paper fine-tunes such cards directly (share 0); a recipe with no
 fine-tuning task (nano: held-out MLM after pretraining) has nothing left to run after a
 transfer, so it is charged the shortest pretraining it scores, ``heldout_every / steps``.
@@ -14,26 +13,20 @@ transfer, so it is charged the shortest pretraining it scores, ``heldout_every /
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from flexibench.core import ModelCard, biased_overlap
+from flexibench.core.transfer_rule import DEFAULT_TAU, can_transfer, required_overlap, transfer_allowed
 
-DEFAULT_TAU = 0.8
-
-
-def required_overlap(layers: int, tau: float = DEFAULT_TAU) -> int:
-    """Smallest overlap ``m`` with ``m / layers >= tau``."""
-    if not 0.0 <= tau <= 1.0:
-        raise ValueError(f"tau: {tau} is not allowed; allowed: 0 <= tau <= 1")
-    return max(0, math.ceil(tau * layers - 1e-9))
-
-
-def can_transfer(query: ModelCard, trained: Iterable[ModelCard], tau: float = DEFAULT_TAU) -> bool:
-    """True when some ``trained`` card shares at least ``ceil(tau * l_q)`` leading layers with ``query``."""
-    need = required_overlap(query.l, tau)
-    return any(biased_overlap(query, card) >= need for card in trained)
+__all__ = [
+    "DEFAULT_TAU",
+    "can_transfer",
+    "evaluation_cost_s",
+    "required_overlap",
+    "transfer_allowed",
+    "transfer_cost_s",
+    "transfer_share",
+]
 
 
 def transfer_share(recipe: Mapping[str, Any]) -> float:

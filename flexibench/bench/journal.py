@@ -11,6 +11,12 @@ starts on a fresh line and no finished record is lost. Appends take an exclusive
 ``flock``, check that every byte was written (a short write, e.g. a full disk,
 raises :class:`~flexibench.core.errors.DataError` and is cut off again) and fsync, so
 several processes may share a shard.
+
+The same framing carries other kinds of measurement (the hardware objectives'
+latency records, :mod:`flexibench.bench.latency_table`): a payload that is a JSON object
+with a ``"kind"`` key other than ``"result"`` is written with :meth:`JournalWriter.append_payload`
+and read back, checksums checked, with :func:`read_payloads`; :func:`shard_kind` tells
+the kinds of shard apart so ``pack`` can route each to its reader.
 """
 
 from __future__ import annotations
@@ -33,10 +39,20 @@ class JournalWarning(UserWarning):
     """A recoverable problem in a shard (torn last line, duplicate record)."""
 
 
-def _encode(record: ResultRecord) -> bytes:
-    payload = storable(record).to_json()
+RESULT_KIND = "result"  # records without a "kind" key are evaluation records (ResultRecord)
+
+
+def _frame(payload: str) -> bytes:
     crc = zlib.crc32(payload.encode())
     return f'{{"crc":{crc},"rec":{payload}}}\n'.encode()
+
+
+def _canonical(payload: dict) -> str:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def _encode(record: ResultRecord) -> bytes:
+    return _frame(storable(record).to_json())
 
 
 class JournalWriter:
@@ -58,7 +74,19 @@ class JournalWriter:
         error), whatever part of the line reached the file is cut off again and
         :class:`DataError` is raised; the next append starts on a fresh line either way.
         """
-        data = _encode(record)
+        self._append_bytes(_encode(record))
+
+    def append_payload(self, payload: dict) -> None:
+        """Write one non-evaluation payload (a JSON object with a ``"kind"``), as safely as :meth:`append`.
+
+        Non-finite numbers are refused (``ValueError``): store them as null.
+        """
+        kind = payload.get("kind") if isinstance(payload, dict) else None
+        if not isinstance(kind, str) or kind == RESULT_KIND:
+            raise DataError(f"a payload needs a 'kind' other than {RESULT_KIND!r} (evaluation records use append)")
+        self._append_bytes(_frame(_canonical(payload)))
+
+    def _append_bytes(self, data: bytes) -> None:
         with self._locked():
             self._repair_torn_tail()  # a writer that died (or failed) mid-line left a partial last line
             start = os.fstat(self._fd).st_size
@@ -136,8 +164,26 @@ def read_shard(path: str | Path) -> Iterator[ResultRecord]:
         yield record
 
 
-def _read_lines(path: str | Path) -> Iterator[tuple[int, str, ResultRecord]]:
-    """``(line number, canonical record JSON, record)`` for every record of one shard."""
+def read_payloads(path: str | Path) -> Iterator[tuple[int, dict]]:
+    """``(line number, payload)`` for every line of a shard of any kind, checksums checked, no schema applied.
+
+    A torn last line is skipped with a :class:`JournalWarning`; any other bad line raises
+    :class:`DataError` naming the file and line.
+    """
+    for number, _, entry, _ in _verified_lines(path):
+        yield number, entry
+
+
+def shard_kind(path: str | Path) -> str:
+    """What a shard holds: its first payload's ``"kind"`` (``"result"``: evaluation records, or empty)."""
+    for _, entry in read_payloads(path):
+        kind = entry.get("kind", RESULT_KIND) if isinstance(entry, dict) else RESULT_KIND
+        return kind if isinstance(kind, str) else RESULT_KIND
+    return RESULT_KIND
+
+
+def _verified_lines(path: str | Path) -> Iterator[tuple[int, str, dict, bool]]:
+    """``(line number, canonical payload JSON, payload, torn)`` for every line whose checksum holds."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -159,8 +205,19 @@ def _read_lines(path: str | Path) -> Iterator[tuple[int, str, ResultRecord]]:
                 warnings.warn(f"{path}: skipping a torn last line ({len(line)} bytes)", JournalWarning, stacklevel=2)
                 return
             raise DataError(f"{path}, line {number}: corrupt record ({exc})") from None
+        yield number, payload, entry["rec"], torn
+
+
+def _read_lines(path: str | Path) -> Iterator[tuple[int, str, ResultRecord]]:
+    """``(line number, canonical record JSON, record)`` for every record of one shard."""
+    for number, payload, rec, torn in _verified_lines(path):
+        if isinstance(rec, dict) and rec.get("kind", RESULT_KIND) != RESULT_KIND:
+            raise DataError(
+                f"{path}, line {number}: holds a {rec.get('kind')!r} payload, not an evaluation record "
+                "(pack routes such shards by flexibench.bench.journal.shard_kind)"
+            )
         try:
-            record = ResultRecord.from_dict(check_record(entry["rec"]))
+            record = ResultRecord.from_dict(check_record(rec))
         except DataError as exc:
             raise DataError(f"{path}, line {number}: record refused by the schema ({exc})") from None
         if torn:

@@ -4,7 +4,9 @@ The packed file is never edited in place. ``pack`` reads every shard, joins the
 records to the library's cards (measured cards outside the library are appended
 as extra rows), fits the per-fidelity surrogate, writes everything to a temporary
 file beside the target, verifies it, and only then renames it over the target.
-Any failure on the way leaves the old table untouched.
+Any failure on the way leaves the old table untouched. Latency shards among the inputs
+(:func:`~flexibench.bench.journal.shard_kind` ``"latency"``) become the optional /archs
+hardware columns (:mod:`flexibench.bench.latency_table`), NaN for cards not measured yet.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from flexibench.bench import schema
 from flexibench.bench.curves import UNIT as CURVE_UNIT
 from flexibench.bench.curves import curve_column, tokens_per_step
 from flexibench.bench.flops import DEFAULT_SEQ_LEN, card_flops
-from flexibench.bench.journal import expand_shard_paths, read_shards
+from flexibench.bench.journal import RESULT_KIND, expand_shard_paths, read_shards, shard_kind
+from flexibench.bench.latency_table import KIND as LATENCY_KIND
+from flexibench.bench.latency_table import columns_for, read_latency, summarise
 from flexibench.bench.store import as_column, atomic_output, write_file
 from flexibench.core import DesignSpace, ModelCard, card_hash
 from flexibench.core.errors import DataError
@@ -98,6 +102,13 @@ def pack(
     shards = list(shards)
     shard_paths = expand_shard_paths(shards)
     check_out_path(out, shards, shard_paths)
+    kinds = {path: shard_kind(path) for path in shard_paths}
+    unknown = sorted({k for k in kinds.values() if k not in (RESULT_KIND, LATENCY_KIND)})
+    if unknown:
+        raise DataError(f"shards of unknown kind {unknown}: pack reads evaluation and latency shards")
+    latency_paths = [p for p, k in kinds.items() if k == LATENCY_KIND]
+    shard_paths = [p for p, k in kinds.items() if k == RESULT_KIND]
+    latency = summarise(read_latency(latency_paths)) if latency_paths else None
     records = read_shards(shard_paths)
     if library is None:
         from flexibench.library import load_or_build_library
@@ -114,6 +125,9 @@ def pack(
     recipes = {fid: _recipe_of(recs) for fid, recs in sorted(by_fidelity.items())}  # fails before any fitting
     datasets: dict[str, np.ndarray] = {f"{schema.ARCHS}/{k}": v for k, v in archs.items()}
     group_attrs: dict[str, dict[str, Any]] = {}
+    if latency is not None and latency.cards_measured:
+        datasets.update({f"{schema.ARCHS}/{k}": v for k, v in columns_for(list(archs["hash"]), latency).items()})
+        group_attrs[schema.ARCHS] = {schema.HARDWARE_ATTR: latency.attrs()}
     report = PackReport(Path(out), archs=len(archs["card"]), library_cards=len(library.cards))
     results: dict[str, dict[str, np.ndarray]] = {}
     for fidelity, recs in sorted(by_fidelity.items()):
@@ -150,7 +164,7 @@ def pack(
         "ged_cost_model": _ged_cost_model(library, space),
         "fidelities": recipes,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "data_sources": _data_sources(data_sources, shard_paths, records),
+        "data_sources": _data_sources(data_sources, shard_paths + latency_paths, records),
         "library_level": library_level,
         "default_fidelity": _default_fidelity(by_fidelity),
         "flops_seq_len": flops_seq_len,

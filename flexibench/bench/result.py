@@ -61,7 +61,10 @@ class QueryResult:
     ``budget`` is the checkpoint answered, in ``budget_unit`` (``"steps"`` of pretraining),
     for fidelities that record learning curves (None otherwise); times at a partial budget
     are the full run's scaled by the share of steps (the schedule is constant), and
-    ``task_scores`` is filled at the final checkpoint only.
+    ``task_scores`` is filled at the final checkpoint only. The hardware objectives
+    (``latency_ms`` at batch 1, ``latency_b32_ms``, ``peak_memory_mib``, ``peak_memory_b32_mib``:
+    fp32 CPU inference on one thread, :mod:`flexibench.bench.latency_table`) are None where the
+    table has no measurement for the card (``query_many`` reads NaN there).
     """
 
     card: ModelCard
@@ -78,6 +81,10 @@ class QueryResult:
     seed: int | None = None
     budget: int | None = None
     budget_unit: str | None = None
+    latency_ms: float | None = None
+    latency_b32_ms: float | None = None
+    peak_memory_mib: float | None = None
+    peak_memory_b32_mib: float | None = None
 
     @property
     def total_time_s(self) -> float:
@@ -110,7 +117,12 @@ class QueryResult:
             "source": self.source,
             "budget": self.budget,
             "budget_unit": self.budget_unit,
+            **{name: clean(getattr(self, name)) for name in HARDWARE_FIELDS},
         }
+
+
+#: The hardware objectives a :class:`QueryResult` carries (each an optional /archs column of the same name).
+HARDWARE_FIELDS = ("latency_ms", "latency_b32_ms", "peak_memory_mib", "peak_memory_b32_mib")
 
 
 @dataclass(frozen=True)

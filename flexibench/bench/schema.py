@@ -54,6 +54,21 @@ ARCH_COLUMNS = {
     "neighbours": "int32",  # (N, k) row indices into /archs, -1 = none
 }
 
+#: Optional /archs columns: the hardware objectives (flexibench.bench.latency_table), NaN for a card not
+#: measured (yet); tables packed without latency shards lack them and still load. ``latency_ms`` is batch 1.
+#: The machine, settings and the reference card's spread are the /archs attr HARDWARE_ATTR (JSON).
+OPTIONAL_ARCH_COLUMNS = {
+    "latency_ms": "float64",
+    "latency_b32_ms": "float64",
+    "latency_raw_ms": "float64",
+    "latency_b32_raw_ms": "float64",
+    "latency_wall_ms": "float64",
+    "latency_b32_wall_ms": "float64",
+    "peak_memory_mib": "float64",
+    "peak_memory_b32_mib": "float64",
+}
+HARDWARE_ATTR = "hardware"
+
 #: /results/<fidelity> columns. ``task_scores`` / ``finetune_loss`` are (R, T) with attr ``tasks``.
 RESULT_COLUMNS = {
     "arch": "int32",

@@ -98,6 +98,10 @@ def _check(table: TableFile, report: VerifyReport, check_hashes: bool) -> None:
     for column, values in archs.items():
         if values.shape[0] != n:
             problems.append(f"/archs/{column} has {values.shape[0]} rows, /archs/card has {n}")
+    for column in schema.OPTIONAL_ARCH_COLUMNS:  # the hardware objectives: tables without them still verify
+        values = arrays.get(f"{schema.ARCHS}/{column}")
+        if values is not None and values.shape != (n,):
+            problems.append(f"/archs/{column} has shape {values.shape}, expected ({n},)")
     neighbours = archs["neighbours"]
     if neighbours.size and (neighbours.min() < -1 or neighbours.max() >= n):
         problems.append("/archs/neighbours points outside /archs")

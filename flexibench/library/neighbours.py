@@ -2,8 +2,9 @@
 
 Neighbours of a query are ranked by biased overlap (identical encoder layers counted
 from the input, stopping at the first difference) descending, ties broken by
-Transformer2vec distance ascending, then by library index. The overlap measure itself
-lives in :mod:`flexibench.core.card` (torch-free) and is imported here.
+Transformer2vec distance ascending, then by library index. The overlap measure
+(:func:`flexibench.core.card.biased_overlap`) and the transfer rule
+(:mod:`flexibench.core.transfer_rule`) are the core's, re-exported here.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from flexibench.core.card import ModelCard, biased_overlap, overlap_fraction
+from flexibench.core.card import ModelCard, biased_overlap
+from flexibench.core.transfer_rule import DEFAULT_TAU, transfer_allowed
 
 DEFAULT_K = 100
-DEFAULT_TAU = 0.8
 
 __all__ = [
     "DEFAULT_K",
@@ -26,13 +27,6 @@ __all__ = [
     "rank_neighbours",
     "transfer_allowed",
 ]
-
-
-def transfer_allowed(query: ModelCard, neighbour: ModelCard, tau: float = DEFAULT_TAU) -> bool:
-    """The paper's hard constraint: ``biased_overlap / l_query >= tau``."""
-    if not 0.0 <= tau <= 1.0:
-        raise ValueError(f"tau: {tau} is not allowed; allowed: 0 <= tau <= 1")
-    return overlap_fraction(query, neighbour) >= tau - 1e-12
 
 
 def layer_codes(cards: Sequence[ModelCard]) -> np.ndarray:

@@ -9,6 +9,7 @@ import sys
 import time
 
 from flexibench.core.errors import FlexiBenchError
+from flexibench.core.transfer_rule import DEFAULT_TAU
 from flexibench.search.encodings import ENCODINGS
 from flexibench.search.leaderboard import DEFAULT_BUDGETS, write_leaderboard
 from flexibench.search.objective import OBJECTIVES, SyntheticObjective, TableObjective
@@ -35,7 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--table", default=None, help="table file (objective 'table'; default: $FLEXIBENCH_TABLE or data/flexibench.h5)"
     )
     search.add_argument("--fidelity", default=None, help="table fidelity (objective 'table'; default: the table's)")
-    search.add_argument("--tau", type=float, default=0.8, help="weight-transfer overlap threshold (default 0.8)")
+    search.add_argument(
+        "--tau", type=float, default=DEFAULT_TAU, help=f"weight-transfer overlap threshold (default {DEFAULT_TAU})"
+    )
     search.add_argument("--processes", type=int, default=2, help="parallel processes (default 2)")
     search.add_argument("--out", required=True, help="directory for the trajectories")
     search.set_defaults(handler=_search)

@@ -33,11 +33,16 @@ class Run:
     header: dict
     steps: np.ndarray
     time_s: np.ndarray
-    best_score: np.ndarray
+    best_score: np.ndarray  # best observed (noisy) score so far
     regret: np.ndarray  # NaN where the objective has no known optimum
     latency_s: np.ndarray
     transfers: int
     summary: dict = field(default_factory=dict)
+    best_true: np.ndarray | None = None  # noise-free score of the incumbent (NaN where the objective has none)
+
+    def __post_init__(self) -> None:
+        if self.best_true is None:
+            self.best_true = np.full(len(self.steps), np.nan)
 
     @property
     def label(self) -> str:
@@ -68,6 +73,9 @@ def load_runs(dirs: Iterable[str | Path]) -> list[Run]:
                     latency_s=np.array([q["ask_latency_s"] for q in queries], dtype=float),
                     transfers=sum(bool(q["transferred"]) for q in queries),
                     summary=records[-1] if records[-1]["type"] == "summary" else {},
+                    best_true=np.array(
+                        [np.nan if q.get("best_true") is None else q["best_true"] for q in queries], dtype=float
+                    ),
                 )
             )
     if not runs:

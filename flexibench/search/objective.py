@@ -56,6 +56,9 @@ class Objective(Protocol):
 
     def evaluate(self, card: ModelCard, rng: np.random.Generator) -> Evaluation: ...
 
+    # An objective with learning curves also takes ``budget=`` (a checkpoint of ``budgets``) and
+    # prices the evaluation at that budget; the runner passes it only for a :class:`Trial` with one.
+
     def true_score(self, card: ModelCard) -> float | None: ...
 
     @property
@@ -143,7 +146,11 @@ class SyntheticObjective:
             mean = float(self._rescale(self._raw([card]))[0])
         return mean
 
-    def evaluate(self, card: ModelCard, rng: np.random.Generator) -> Evaluation:
+    budgets: tuple[int, ...] = ()  # no learning curve: every evaluation is at the full budget
+
+    def evaluate(self, card: ModelCard, rng: np.random.Generator, budget: int | None = None) -> Evaluation:
+        if budget is not None:
+            raise FlexiBenchError("the synthetic objective has no learning curve: evaluate at the full budget only")
         score = self.true_score(card) + self.noise_std(card) * rng.standard_normal()
         pretrain, finetune = self.costs(card)
         return Evaluation(float(score), pretrain, finetune)
@@ -171,6 +178,12 @@ class TableObjective:
     (share 0); a recipe that fine-tunes nothing and is scored on held-out MLM (nano) is
     charged the shortest pretraining it scores, ``heldout_every / steps`` (nano: 50 of
     200 steps). ``paper_repro/table6_transfer.py`` measures the share a transfer really needs.
+
+    ``evaluate(card, rng, budget=b)`` answers at checkpoint ``b`` of the fidelity's learning
+    curve (``budgets``: e.g. nano's 50, 100, 150 and 200 steps), priced at that checkpoint's
+    share of the pretraining time (``bench.query(card, budget=b)``; the schedule is constant,
+    so a checkpoint is exactly a shorter run). ``seed="mean"`` evaluates noise-free (the seed
+    mean) instead of drawing one measured seed.
     """
 
     name = "table"
@@ -181,9 +194,13 @@ class TableObjective:
         fidelity: str,
         cards: Sequence[ModelCard] | None = None,
         transfer_pretrain_share: float | None = None,
+        seed: str = "sample",
     ) -> None:
+        if seed not in ("sample", "mean"):
+            raise FlexiBenchError(f"seed: {seed!r} is not allowed; allowed: 'sample' or 'mean'")
         self.bench = bench
         self.fidelity = fidelity
+        self.seed = seed
         self._takes_rng = _accepts(bench.query, "rng")
         reference = list(cards) if cards is not None else list(bench.cards())
         if not bench.cards(fidelity=fidelity):
@@ -209,11 +226,18 @@ class TableObjective:
     def true_score(self, card: ModelCard) -> float:
         return float(self.bench.query(card, fidelity=self.fidelity, seed="mean").score)
 
-    def evaluate(self, card: ModelCard, rng: np.random.Generator) -> Evaluation:
-        if self._takes_rng:
-            result = self.bench.query(card, fidelity=self.fidelity, seed="sample", rng=rng)
+    @property
+    def budgets(self) -> tuple[int, ...]:
+        """The checkpoints ``evaluate(..., budget=)`` takes (empty for a fidelity without learning curves)."""
+        budgets = getattr(self.bench, "budgets", None)
+        return tuple(budgets(self.fidelity)[0]) if callable(budgets) else ()
+
+    def evaluate(self, card: ModelCard, rng: np.random.Generator, budget: int | None = None) -> Evaluation:
+        at = {} if budget is None else {"budget": budget}
+        if self._takes_rng and self.seed == "sample":
+            result = self.bench.query(card, fidelity=self.fidelity, seed="sample", rng=rng, **at)
         else:
-            result = self.bench.query(card, fidelity=self.fidelity, seed="sample")
+            result = self.bench.query(card, fidelity=self.fidelity, seed=self.seed, **at)
         pretrain, finetune = float(result.pretrain_time_s), float(result.finetune_time_s)
         transferred = transfer_cost_s(pretrain, finetune, self.transfer_pretrain_share)
         return Evaluation(float(result.score), pretrain, finetune, transferred)
@@ -228,6 +252,7 @@ class TableObjective:
             "fidelity": self.fidelity,
             "optimum": self._optimum,
             "transfer_pretrain_share": self.transfer_pretrain_share,
+            "seed": self.seed,
         }
 
 

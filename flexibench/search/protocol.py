@@ -36,12 +36,29 @@ def check_choice(name: str, value: Any, allowed: tuple[Any, ...]) -> None:
 
 
 @dataclass(frozen=True)
+class Trial:
+    """What ``ask()`` may return instead of a bare card: the card and the training budget to evaluate it at.
+
+    ``budget`` is a checkpoint of the objective's learning curve (``objective.budgets``; the
+    table: pretraining steps), None for the full budget. A multi-fidelity scheduler
+    (successive halving, Hyperband, ASHA) asks cheap budgets first and promotes the best
+    cards, asking the same card again at a larger budget; the runner charges each
+    evaluation only what its budget costs (:mod:`flexibench.search.runner`).
+    """
+
+    card: ModelCard
+    budget: int | None = None
+
+
+@dataclass(frozen=True)
 class Observation:
     """What an optimizer learns from one evaluation.
 
     ``score`` is the (noisy) measured score, higher is better (GLUE percent for the
     table). ``cost_s`` is the simulated training cost the runner charged: pretrain +
-    fine-tune seconds, or less when weight transfer applied (``transferred``; see ``Evaluation.transferred_s``).
+    fine-tune seconds, or less when weight transfer applied (``transferred``; see ``Evaluation.transferred_s``)
+    or the card continued from its own earlier, smaller budget (``resumed``). ``budget`` is
+    the budget evaluated (None: the full one).
     """
 
     score: float
@@ -49,6 +66,8 @@ class Observation:
     pretrain_s: float = 0.0
     finetune_s: float = 0.0
     transferred: bool = False
+    budget: int | None = None
+    resumed: bool = False
 
 
 @runtime_checkable
@@ -60,8 +79,11 @@ class Optimizer(Protocol):
     encoding: Encoding
     """The pool it searches: the runner stops launching when every card was asked."""
 
-    def ask(self) -> ModelCard:
-        """The next card to evaluate (never one already asked)."""
+    def ask(self) -> ModelCard | Trial:
+        """The next card to evaluate (never one already asked), or a :class:`Trial` naming a budget too.
+
+        Only a multi-fidelity optimizer asks a card twice, each time at a larger budget.
+        """
         ...
 
     def tell(self, card: ModelCard, result: Observation) -> None:

@@ -9,6 +9,15 @@ fine-tune seconds, or the objective's transferred cost (the paper: fine-tune onl
 see :class:`~flexibench.search.objective.Evaluation`) when a card trained *before
 the query was launched* passes the weight-transfer rule (:mod:`flexibench.search.transfer`).
 
+Budgets below the full one: an optimizer may ask a :class:`~flexibench.search.protocol.Trial`
+(a card and a checkpoint of the objective's learning curve). The objective prices it at
+that checkpoint's share of pretraining, and the runner charges that share: a multi-fidelity
+scheduler (successive halving, Hyperband, ASHA) runs through the same clock. A card asked
+again at a larger budget continues from its own largest finished checkpoint (under a
+constant schedule a checkpoint is exactly a shorter run), so it is charged only the
+difference in pretraining plus its fine-tuning; when weight transfer would be cheaper
+still, that is charged instead. ``tau=None`` turns weight transfer off.
+
 Every run writes ``<out_dir>/<algo>-seed<k>.jsonl``: a ``header`` line, one
 ``query`` line per finished evaluation (a :class:`QueryRow`, in completion order)
 and a ``summary``.
@@ -32,9 +41,9 @@ from flexibench.core import DesignSpace, ModelCard
 from flexibench.core.version import __version__
 from flexibench.search.encodings import Encoding
 from flexibench.search.objective import Evaluation, Objective
-from flexibench.search.protocol import Observation, Optimizer, SearchError
+from flexibench.search.protocol import Observation, Optimizer, SearchError, Trial
 from flexibench.search.registry import make_optimizer
-from flexibench.search.transfer import TransferIndex
+from flexibench.search.transfer import DEFAULT_TAU, TransferIndex
 
 ObjectiveLike = Objective | Callable[[], Objective]
 
@@ -50,6 +59,8 @@ class Job:
     cost_s: float
     start_s: float
     ask_latency_s: float
+    budget: int | None = None
+    resumed: bool = False
 
 
 @dataclass(frozen=True, order=True)
@@ -100,6 +111,8 @@ class QueryRow:
     regret: float | None
     ask_latency_s: float
     converged: bool
+    budget: int | None = None
+    resumed: bool = False
 
     @classmethod
     def of(
@@ -115,7 +128,16 @@ class QueryRow:
         measured = (evaluation.score, true, job.cost_s, evaluation.pretrain_s, evaluation.finetune_s, job.transferred)
         timing = (job.start_s, event.time_s, job.worker)
         return cls(
-            step, job.card.to_dict(), job.card.short(), *measured, *timing, *incumbent, job.ask_latency_s, converged
+            step,
+            job.card.to_dict(),
+            job.card.short(),
+            *measured,
+            *timing,
+            *incumbent,
+            job.ask_latency_s,
+            converged,
+            job.budget,
+            job.resumed,
         )
 
     def to_record(self) -> dict[str, Any]:
@@ -158,12 +180,14 @@ class _Simulation:
         pool_size: int,
         budget: int | None,
         time_budget_s: float | None,
-        tau: float,
+        tau: float | None,
         noise_rng: np.random.Generator,
     ) -> None:
         self.optimizer, self.objective, self.pool_size = optimizer, objective, pool_size
         self.budget, self.time_budget_s, self.noise_rng = budget, time_budget_s, noise_rng
-        self.transfer = TransferIndex(tau)
+        self.transfer = TransferIndex(tau) if tau is not None else None
+        self.trained_pretrain_s: dict[ModelCard, float] = {}  # pretraining a card's own checkpoint already holds
+        self.budgeted = False  # set once an optimizer asks a Trial: it may ask a card again, so the pool is no limit
         self.events = EventQueue()
         self.launched = 0
         self.clock = 0.0
@@ -174,17 +198,35 @@ class _Simulation:
     def can_launch(self) -> bool:
         within_queries = self.budget is None or self.launched < self.budget
         within_time = self.time_budget_s is None or self.clock < self.time_budget_s
-        return within_queries and within_time and self.launched < self.pool_size
+        within_pool = self.launched < self.pool_size or self.budgeted
+        return within_queries and within_time and within_pool
 
     def launch(self, worker: int) -> None:
         tic = time.perf_counter()
-        card = self.optimizer.ask()
+        asked = self.optimizer.ask()
         latency = time.perf_counter() - tic
-        evaluation = self.objective.evaluate(card, self.noise_rng)
-        transferred = self.transfer.can_transfer(card)
-        cost = evaluation.transferred_s if transferred else evaluation.full_s
-        self.events.push(Job(worker, card, evaluation, transferred, cost, self.clock, latency))
+        card, budget = (asked.card, asked.budget) if isinstance(asked, Trial) else (asked, None)
+        if isinstance(asked, Trial):
+            self.budgeted = True
+        if budget is None:
+            evaluation = self.objective.evaluate(card, self.noise_rng)
+        else:
+            evaluation = self.objective.evaluate(card, self.noise_rng, budget=budget)
+        cost, transferred, resumed = self.charge(card, evaluation)
+        self.events.push(Job(worker, card, evaluation, transferred, cost, self.clock, latency, budget, resumed))
         self.launched += 1
+
+    def charge(self, card: ModelCard, evaluation: Evaluation) -> tuple[float, bool, bool]:
+        """(seconds charged, weight transfer applied, continued from its own checkpoint): the cheapest that applies."""
+        cost, transferred, resumed = evaluation.full_s, False, False
+        done = self.trained_pretrain_s.get(card)
+        if done is not None:
+            own = max(evaluation.pretrain_s - done, 0.0) + evaluation.finetune_s
+            if own < cost:
+                cost, resumed = own, True
+        if self.transfer is not None and self.transfer.can_transfer(card) and evaluation.transferred_s < cost:
+            cost, transferred, resumed = evaluation.transferred_s, True, False
+        return cost, transferred, resumed
 
     def run(self, workers: int) -> list[QueryRow]:
         for worker in range(workers):
@@ -208,9 +250,14 @@ class _Simulation:
             pretrain_s=evaluation.pretrain_s,
             finetune_s=evaluation.finetune_s,
             transferred=job.transferred,
+            budget=job.budget,
+            resumed=job.resumed,
         )
         self.optimizer.tell(job.card, observation)
-        self.transfer.add(job.card)
+        if self.transfer is not None:
+            self.transfer.add(job.card)
+        held = self.trained_pretrain_s.get(job.card, 0.0)
+        self.trained_pretrain_s[job.card] = max(held, evaluation.pretrain_s)
         step = len(self.rows) + 1
         true = self.objective.true_score(job.card)
         if evaluation.score > self.best_score:
@@ -236,6 +283,7 @@ class _Simulation:
             "wall_s": wall_s,
             "converged_at_step": self.converged_at,
             "transfers": sum(1 for row in self.rows if row.transferred),
+            "resumed": sum(1 for row in self.rows if row.resumed),
         }
 
 
@@ -250,7 +298,7 @@ def run_search(
     *,
     space: DesignSpace | None = None,
     time_budget_s: float | None = None,
-    tau: float = 0.8,
+    tau: float | None = DEFAULT_TAU,
     optimizer_kwargs: dict[str, Any] | None = None,
 ) -> RunResult:
     """Run one algorithm with one seed until ``budget`` queries or ``time_budget_s`` simulated seconds.
@@ -261,7 +309,9 @@ def run_search(
     the optimizer's choices and the evaluation noise (two independent streams spawned
     from it), so a run is reproducible exactly. ``encoding`` is a name (the whole
     level-1 pool of ``space``, default the paper's space) or an :class:`Encoding`,
-    e.g. a restricted or finer-level pool from :mod:`flexibench.search.pools`.
+    e.g. a restricted or finer-level pool from :mod:`flexibench.search.pools`. ``tau`` is the
+    weight-transfer threshold (None: no transfer). An optimizer that asks
+    :class:`~flexibench.search.protocol.Trial` s runs at partial budgets (module docstring).
     """
     if budget is None and time_budget_s is None:
         raise SearchError("give a budget: a number of queries, simulated seconds, or both")
@@ -347,7 +397,7 @@ def run_many(
     *,
     processes: int = 2,
     time_budget_s: float | None = None,
-    tau: float = 0.8,
+    tau: float | None = DEFAULT_TAU,
     optimizer_kwargs: dict[str, dict[str, Any]] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> list[Path]:

@@ -1,32 +1,23 @@
-"""The weight-transfer rule of Section 3.3.3, as the runner's cost clock needs it.
+"""The weight-transfer rule of Section 3.3.3 (:mod:`flexibench.core.transfer_rule`), as the runner checks it.
 
-A query ``q`` may skip pretraining when some already-trained card ``n`` has a
-biased overlap fraction ``O_f(q, n) = overlap / l_q >= tau`` (paper: tau = 0.8),
-where the biased overlap counts identical encoder layers from the input and stops
-at the first difference (:func:`flexibench.core.card.biased_overlap`).
-:class:`TransferIndex` makes the check O(layers) per query by indexing every
-prefix of every trained card.
+A query ``q`` may skip pretraining when some already-trained card shares at least
+``ceil(tau * l_q)`` leading layers with it (paper: tau = 0.8). :class:`TransferIndex`
+answers exactly what :func:`~flexibench.core.transfer_rule.can_transfer` answers over
+every card trained so far, in O(layers) per query, by indexing every prefix of every
+trained card.
 """
 
 from __future__ import annotations
 
-import math
-
 from flexibench.core.card import ModelCard, biased_overlap  # noqa: F401 - re-exported
-
-
-def required_overlap(layers: int, tau: float) -> int:
-    """Smallest overlap ``m`` with ``m / layers >= tau``."""
-    return max(0, math.ceil(tau * layers - 1e-9))
+from flexibench.core.transfer_rule import DEFAULT_TAU, check_tau, required_overlap  # noqa: F401 - re-exported
 
 
 class TransferIndex:
     """Trained cards, indexed by their layer prefixes, to answer "can ``q`` transfer weights?"."""
 
-    def __init__(self, tau: float = 0.8) -> None:
-        if not 0.0 <= tau <= 1.0:
-            raise ValueError(f"tau: {tau} is not allowed; allowed: 0 <= tau <= 1")
-        self.tau = tau
+    def __init__(self, tau: float = DEFAULT_TAU) -> None:
+        self.tau = check_tau(tau)
         self._prefixes: set[tuple] = set()
 
     def add(self, card: ModelCard) -> None:

@@ -21,7 +21,7 @@ def bench():
 
 
 def test_every_level1_card_is_one_define_by_run_trial(bench) -> None:
-    """Optuna's FixedTrial answers with a card's values: the suggestions walk back to the same card, asking nothing else."""
+    """Optuna's FixedTrial answers with a card's values: the suggestions walk back to that card, asking nothing else."""
     for card in bench.space.enumerate(1):
         values = card_to_values(card, bench.space, 1)
         trial = optuna.trial.FixedTrial(values)

@@ -32,7 +32,7 @@ from flexibench.search.objective import TableObjective
 from flexibench.search.registry import OPTIMIZERS
 
 FLEXIBENCH = tuple(OPTIMIZERS)
-SYNETUNE = ("st-rs", "st-re", "st-bo", "st-asha", "st-bohb")
+SYNETUNE = ("st-rs", "st-re", "st-asha", "st-bohb", "st-bo")  # the slowest last
 OPTUNA = ("optuna-tpe", "optuna-random")
 
 

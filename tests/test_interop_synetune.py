@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -51,6 +52,8 @@ def test_blackbox_reports_the_tables_learning_curve_and_times(bench) -> None:
     at = blackbox(card_to_values(unmeasured, bench.space, 1), fidelity=budgets[1], seed=5)
     assert at == blackbox(card_to_values(unmeasured, bench.space, 1), fidelity={"steps": budgets[1]}, seed=5)
     assert set(blackboxes(bench)) == set(bench.fidelities)
+    copy = pickle.loads(pickle.dumps(blackbox))  # syne-tune's Tuner pickles its backend with the blackbox
+    assert copy.bench.path == bench.path and copy.fidelity_values.tolist() == budgets
 
 
 def test_rungs_fall_on_recorded_checkpoints() -> None:

@@ -84,6 +84,18 @@ class TableBlackbox(Blackbox):
         )
         self._rng = np.random.default_rng(seed)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled with the table's path, not its open file (syne-tune's Tuner pickles its backend)."""
+        state = dict(self.__dict__)
+        state["bench"] = str(self.bench.path)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        from flexibench.bench import load
+
+        self.__dict__.update(state)
+        self.bench = load(state["bench"])
+
     @property
     def fidelity_values(self) -> np.ndarray:
         return np.array(self._budgets)

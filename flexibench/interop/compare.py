@@ -46,6 +46,7 @@ class Protocol:
     time_budget_s: float = 3600.0
     seeds: int = 10
     encoding: str = "naive"  # FlexiBench's model-based algorithms' view of the cards
+    table_version: str = ""  # creation time and id (first 12 hex digits of the stored checksums)
 
     def describe(self) -> dict[str, Any]:
         return asdict(self)
@@ -172,7 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with load(args.table) as bench:
         table, fidelity = str(bench.path), args.fidelity or bench.default_fidelity
         bench.budgets(fidelity)
-    protocol = Protocol(table, fidelity, args.workers, args.hours * 3600.0, args.seeds)
+        version = f"{bench.meta.get('created', '?')} (id {str(bench.meta.get('attrs_checksum', '?'))[:12]})"
+    protocol = Protocol(table, fidelity, args.workers, args.hours * 3600.0, args.seeds, table_version=version)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     started, done = time.perf_counter(), []

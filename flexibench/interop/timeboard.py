@@ -98,6 +98,8 @@ def to_markdown(rows: list[dict[str, Any]], protocol: dict[str, Any], command: s
     if command:
         lines += ["Made with:", "", "```", command, "```", ""]
     lines += [
+        f"Table: `{Path(protocol['table']).name}`, {protocol.get('table_version') or 'version not recorded'}.",
+        "",
         f"Budget: {protocol['workers']} simulated workers for {hours:g} simulated hour(s) per run, fidelity "
         f"`{protocol['fidelity']}`, seeds 0-{protocol['seeds'] - 1}. Regret = table optimum - noise-free final score "
         "of the incumbent (best observed full-budget score); mean ± standard error over seeds; p = one-sided "

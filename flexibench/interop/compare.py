@@ -32,7 +32,7 @@ from flexibench.search.objective import TableObjective
 from flexibench.search.registry import OPTIMIZERS
 
 FLEXIBENCH = tuple(OPTIMIZERS)
-SYNETUNE = ("st-rs", "st-re", "st-asha", "st-bohb", "st-bo")  # the slowest last
+SYNETUNE = ("st-rs", "st-re", "st-tpe", "st-asha", "st-bohb")  # st-bo (BOTorch GP) also runs: --synetune
 OPTUNA = ("optuna-tpe", "optuna-random")
 
 
@@ -156,6 +156,10 @@ def run_external(
             progress(path)
 
 
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="runs/combined-nano", help="trajectory folder (missing runs are made)")
@@ -167,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--hours", type=float, default=1.0, help="simulated wall-clock budget per run (hours)")
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--only", default="flexibench,synetune,optuna", help="which families to run")
+    parser.add_argument("--synetune", default=",".join(SYNETUNE), help="syne-tune schedulers (st-bo: BOTorch, slow)")
+    parser.add_argument("--optuna", default=",".join(OPTUNA), help="Optuna samplers")
     args = parser.parse_args(argv)
     from flexibench.bench import load
 
@@ -187,9 +193,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "flexibench" in families:
         run_flexibench(protocol, out, FLEXIBENCH, args.processes, progress)
     if "synetune" in families:
-        run_external(protocol, out, SYNETUNE, _synetune_job, args.processes, progress)
+        run_external(protocol, out, _names(args.synetune), _synetune_job, args.processes, progress)
     if "optuna" in families:
-        run_external(protocol, out, OPTUNA, _optuna_job, args.processes, progress)
+        run_external(protocol, out, _names(args.optuna), _optuna_job, args.processes, progress)
     from flexibench.interop.timeboard import write_timeboard
 
     command = "python -m flexibench.interop.compare " + " ".join(argv if argv is not None else sys.argv[1:])

@@ -23,6 +23,8 @@ import argparse
 import csv
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +91,19 @@ def evaluated_cards(
     study = create_study(objective, method, seed=seed)
     study.optimize(objective, n_trials=evals)
     return [ModelCard.from_json(t.user_attrs["card"]) for t in study.trials]
+
+
+def _job(job: tuple[str, str | None, str, tuple[str, ...], int, int]) -> list[str]:
+    """One (method, seed) run in a worker process: the evaluated cards as JSON."""
+    import torch
+
+    from flexibench.bench import load
+
+    method, table, fidelity, names, seed, evals = job
+    torch.set_num_threads(1)
+    bench = load(table)
+    front = table_front(bench, fidelity, names)
+    return [c.to_json() for c in evaluated_cards(method, bench, front, fidelity, seed, evals)]
 
 
 def hypervolume_curve(bench: Any, front: TableFront, cards: Sequence[ModelCard], fidelity: str) -> np.ndarray:
@@ -163,6 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--table", default=None)
     parser.add_argument("--fidelity", default=None)
     parser.add_argument("--out", default="leaderboards/multiobjective-nano")
+    parser.add_argument("--processes", type=int, default=2, help="parallel runs (default 2)")
     args = parser.parse_args(argv)
     import torch
 
@@ -174,13 +190,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     front = table_front(bench, fidelity, [o.strip() for o in args.objectives.split(",")])
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    runs: dict[str, list[list[ModelCard]]] = {}
+    methods = [m.strip() for m in args.methods.split(",")]
+    names = tuple(o.name for o in front.objectives)
+    jobs = [(m, str(bench.path), fidelity, names, s, args.evals) for m in methods for s in range(args.seeds)]
+    with ProcessPoolExecutor(max_workers=max(1, args.processes), mp_context=get_context("spawn")) as pool:
+        done = list(pool.map(_job, jobs))
+    runs: dict[str, list[list[ModelCard]]] = {m: [] for m in methods}
+    for (method, *_), cards in zip(jobs, done):
+        runs[method].append([ModelCard.from_json(c) for c in cards])
     curves: dict[str, np.ndarray] = {}
-    for method in [m.strip() for m in args.methods.split(",")]:
-        runs[method] = [evaluated_cards(method, bench, front, fidelity, s, args.evals) for s in range(args.seeds)]
+    for method in methods:
         curves[method] = np.array([hypervolume_curve(bench, front, c, fidelity) for c in runs[method]])
         print(f"{method}: final HV {curves[method][:, -1].mean():.4f}", file=sys.stderr, flush=True)
-    names = "_".join(o.name for o in front.objectives)
+    names = "_".join(names)
     with (out / f"hypervolume_{names}.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["method", "seed", "evaluations", "hypervolume", "table_hypervolume"])

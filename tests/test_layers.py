@@ -11,7 +11,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "flexibench").rglob("*.py")) + sorted((ROOT / "baselines").rglob("*.py"))
-HIGHER = ("flexibench.bench", "flexibench.library", "flexibench.models", "flexibench.search", "flexibench.train")
+HIGHER = (
+    "flexibench.bench",
+    "flexibench.interop",
+    "flexibench.library",
+    "flexibench.models",
+    "flexibench.search",
+    "flexibench.train",
+)
 
 
 CORE_MODULES = sorted(f"flexibench.core.{path.stem}" for path in (ROOT / "flexibench" / "core").glob("*.py"))
@@ -25,6 +32,7 @@ ALLOWED = {
     "search": {"core", "library", "bench", "surrogates", "baselines"},
     "baselines": {"core", "search", "surrogates"},
     "train": {"core", "models", "bench", "resources"},
+    "interop": {"core", "library", "bench", "surrogates", "search"},
 }
 
 

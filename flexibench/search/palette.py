@@ -34,6 +34,9 @@ COLOURS: dict[str, str] = {
     "optuna-random": "#636363",
     "optuna-cmaes": "#637939",
     "optuna-nsga2": "#843c39",
+    "st-tpe": "#c5b0d5",
+    "optuna-gp": "#e7969c",
+    "boshnas-scalarised": "#f7b6d2",  # BOSHNAS on a weighted sum of objectives (flexibench.interop.multiobjective)
 }
 
 _SPARE = ("#5254a3", "#8ca252", "#bd9e39", "#ad494a", "#a55194", "#6b6ecf", "#b5cf6b", "#e7ba52", "#d6616b", "#ce6dbd")

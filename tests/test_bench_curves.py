@@ -184,7 +184,9 @@ def test_committed_shards_read_their_loss_at_k_metrics_as_the_typed_curve() -> N
     """Every record of the repository's shards (written before the field) gets its curve on read, unchanged."""
     from flexibench.resources import data_file
 
-    shards = expand_shard_paths([data_file("shards")])
+    from flexibench.bench.journal import RESULT_KIND, shard_kind
+
+    shards = [path for path in expand_shard_paths([data_file("shards")]) if shard_kind(path) == RESULT_KIND]
     curved = 0
     for path in shards:
         raw = [json.loads(line)["rec"] for line in path.read_text().splitlines() if line.strip()]

@@ -182,9 +182,8 @@ def test_packaged_table_answers_bert_tiny_at_step_100_as_its_records_do() -> Non
 
 def test_committed_shards_read_their_loss_at_k_metrics_as_the_typed_curve() -> None:
     """Every record of the repository's shards (written before the field) gets its curve on read, unchanged."""
-    from flexibench.resources import data_file
-
     from flexibench.bench.journal import RESULT_KIND, shard_kind
+    from flexibench.resources import data_file
 
     shards = [path for path in expand_shard_paths([data_file("shards")]) if shard_kind(path) == RESULT_KIND]
     curved = 0

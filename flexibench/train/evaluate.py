@@ -50,6 +50,12 @@ def resolve_data_dir(data_dir: str | Path | None) -> Path:
     return path
 
 
+def corpus_and_tokenizer(root: Path, recipe: Recipe) -> tuple[Path, Any]:
+    """The pretraining corpus under a data folder (its ``corpus/``, else the folder) and the recipe's tokenizer."""
+    corpus = root / "corpus" if (root / "corpus").is_dir() else root
+    return corpus, get_tokenizer(recipe.vocab_size, corpus_dir=corpus)
+
+
 def resolve_device(device: str | torch.device | None) -> torch.device:
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -170,8 +176,7 @@ def evaluate(
     recipe = load_recipe(recipe)
     root = resolve_data_dir(data_dir)
     dev = resolve_device(device)
-    corpus = root / "corpus" if (root / "corpus").is_dir() else root
-    tokenizer = get_tokenizer(recipe.vocab_size, corpus_dir=corpus)
+    corpus, tokenizer = corpus_and_tokenizer(root, recipe)
     vocab = tokenizer.get_vocab_size()
     device_name, machine = machine_description(dev)
     measured = Measured.for_tasks(recipe.runs)
@@ -255,8 +260,7 @@ def finetune_from_snapshot(
     if model.card != ModelCard.from_dict(record.card):
         raise DataError(f"snapshot {snapshot} holds {model.card.short()}, not the record's card")
     root, dev = resolve_data_dir(data_dir), resolve_device(device)
-    corpus = root / "corpus" if (root / "corpus").is_dir() else root
-    tokenizer = get_tokenizer(recipe.vocab_size, corpus_dir=corpus)
+    _, tokenizer = corpus_and_tokenizer(root, recipe)
     measured = Measured.for_tasks(recipe.runs)
     measured.task_scores.update({k: v for k, v in record.task_scores.items() if k in recipe.runs})
     measured.task_metrics.update({k: v for k, v in record.task_metrics.items() if k in recipe.runs})

@@ -214,6 +214,57 @@ def test_snapshots_are_the_shorter_recipes_pretrained_models(data_dir, tmp_path)
         evaluate("bert-tiny", long_recipe, seed=0, data_dir=data_dir, device="cpu", snapshot_every=3)
 
 
+def _counting_steps(monkeypatch) -> list[int]:  # noqa: ANN001
+    """Count the optimizer steps the harness takes from now on."""
+    from flexibench.train import pretrain as harness
+
+    real_step, calls = harness.optimizer_step, []
+
+    def counted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(1)
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(harness, "optimizer_step", counted)
+    return calls
+
+
+def test_a_longer_recipe_continues_the_kept_shorter_run_to_the_fresh_result(data_dir, tmp_path, monkeypatch) -> None:  # noqa: F811
+    """Extending a budget trains only the missing steps, and ends where a fresh run of the longer recipe ends."""
+    from safetensors.torch import load_file
+
+    from flexibench.core.card import ModelCard
+    from flexibench.train.evaluate import snapshot_folder
+
+    states, run = tmp_path / "states", {"seed": 0, "data_dir": data_dir, "device": "cpu"}
+    fresh = evaluate("bert-tiny", _mlm_only(6, every=3, name="long"), **run)
+    short = evaluate("bert-tiny", _mlm_only(3, every=3, name="short"), **run, state_dir=states, snapshot_every=3)
+    (kept,) = (states / "kept").glob("*/step-3.pt")  # the finished state is kept, not removed
+    calls = _counting_steps(monkeypatch)
+    longer = evaluate("bert-tiny", _mlm_only(6, every=3, name="long"), **run, state_dir=states, snapshot_every=3)
+    assert longer.status == "ok" and len(calls) == 3, longer.error
+    assert longer.heldout == fresh.heldout and longer.task_metrics == fresh.task_metrics
+    assert longer.tokens_seen == fresh.tokens_seen and longer.pretrain_loss == fresh.pretrain_loss
+    assert longer.heldout.until(3) == short.heldout
+    card = ModelCard.named("bert-tiny")
+    copied, original = (snapshot_folder(states, card, name, 0, 3) / "model.safetensors" for name in ("long", "short"))
+    a, b = load_file(str(copied)), load_file(str(original))  # the longer run has every snapshot a fresh one has
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert sorted(p.name for p in kept.parent.iterdir()) == ["step-3.pt", "step-6.pt"]
+    calls.clear()  # a recipe of another trajectory, or a shorter one than any kept run, starts from scratch
+    other = evaluate("bert-tiny", _mlm_only(6, every=3, name="other", lr=2e-4), **run, state_dir=states)
+    first = evaluate("bert-tiny", _mlm_only(2, name="two"), **run, state_dir=states, snapshot_every=2)
+    assert other.status == first.status == "ok" and len(calls) == 6 + 2
+
+
+def test_only_finished_constant_rate_runs_are_kept(data_dir, tmp_path) -> None:  # noqa: F811
+    run, states = {"seed": 0, "data_dir": data_dir, "device": "cpu"}, tmp_path / "states"
+    linear = evaluate("bert-tiny", _mlm_only(4, every=2, schedule="linear"), **run, state_dir=states, snapshot_every=2)
+    assert linear.status == "ok" and not (states / "kept").exists()
+    unsnapshotted = evaluate("bert-tiny", _mlm_only(4, every=2), **run, state_dir=states)
+    assert unsnapshotted.status == "ok" and not (states / "kept").exists()
+    assert sorted(p.name for p in states.iterdir()) == ["snapshots"]
+
+
 def test_finetuning_depends_on_the_pretrained_weights_and_seed_only(data_dir) -> None:  # noqa: F811
     """The same pretrained encoder fine-tunes to the same scores whatever consumed the random generator before."""
     from flexibench.models import FlexiBERTForMaskedLM

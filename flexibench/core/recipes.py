@@ -193,6 +193,20 @@ def comparable_recipe(recipe: dict[str, Any], free: tuple[str, ...] = ("descript
     return out
 
 
+# what may differ between two recipes whose pretraining is one run stopped at different lengths
+PREFIX_FREE = ("name", "description", "pretrain.steps", "finetune", "tasks", "scored")
+
+
+def pretraining_trajectory(recipe: Recipe) -> dict[str, Any]:
+    """The recipe's pretraining and data without its length: what a prefix or a continuation leaves unchanged.
+
+    Under ``schedule: constant`` two recipes equal here train the same model step for step, so
+    the shorter one's run is the longer one's first steps (:mod:`flexibench.train.prefix` cuts
+    long runs down; :func:`flexibench.train.evaluate.evaluate` continues short runs).
+    """
+    return comparable_recipe(recipe.to_dict(), free=PREFIX_FREE)
+
+
 def _check_keys(data: dict[str, Any], cls: type, where: str) -> None:
     allowed = {f.name for f in fields(cls)}
     extra = sorted(set(data) - allowed)

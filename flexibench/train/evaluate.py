@@ -29,7 +29,7 @@ import torch
 from flexibench.core import ModelCard, card_hash
 from flexibench.core.errors import DataError
 from flexibench.core.heldout import HeldoutCurve
-from flexibench.core.recipes import MLM_TASK, PretrainConfig, Recipe, TaskPlan, load_recipe
+from flexibench.core.recipes import MLM_TASK, PretrainConfig, Recipe, TaskPlan, load_recipe, pretraining_trajectory
 from flexibench.core.record import ResultRecord
 from flexibench.core.tasks import glue_average, mlm_score, task_spec
 from flexibench.train.corpus import DATA_ENV
@@ -168,7 +168,9 @@ def evaluate(
     evaluation continues from it (:class:`~flexibench.train.pretrain.TrainingState`); the
     file is removed once the record is made. ``snapshot_every`` > 0 (with ``state_dir``) also
     saves the pretrained model every that many steps, under ``state_dir/snapshots/``
-    (:func:`snapshot_folder`), where a shorter recipe's fine-tuning can start from it.
+    (:func:`snapshot_folder`), where a shorter recipe's fine-tuning can start from it, and
+    keeps the finished run's state under ``state_dir/kept/``, where a longer recipe of the same
+    pretraining trajectory (constant schedule) continues it instead of starting again.
     """
     from flexibench.models import FlexiBERTForMaskedLM
 
@@ -220,7 +222,9 @@ def evaluate(
         status, error = "diverged", str(exc)
     except Exception as exc:  # noqa: BLE001 - recorded, never raised: one card must not stop a sweep
         status, error = "failed", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}"
-    if state is not None:  # the record below replaces it (a run that failed before pretraining wrote none)
+    if state is not None and status == "ok" and snapshots is not None:
+        state.keep()  # a longer recipe of the same trajectory continues from it
+    elif state is not None:  # the record below replaces it (a run that failed before pretraining wrote none)
         state.clear()
     score = glue_average(measured.task_scores, list(recipe.scored)) if status == "ok" else math.nan
     return record_of(
@@ -308,11 +312,23 @@ def _snapshots(
 def training_state(
     state_dir: str | Path, card: ModelCard, recipe: Recipe, seed: int, transfer_source: str | None
 ) -> TrainingState:
-    """The state file of one evaluation: named by card, fidelity and seed, fingerprinted by all it depends on."""
+    """The state file of one evaluation: named by card, fidelity and seed, fingerprinted by all it depends on.
+
+    Under the constant schedule it also names the pretraining trajectory (the recipe without its
+    length and what follows pretraining), whose finished runs are kept under ``state_dir/kept/``.
+    """
     digest = card_hash(card)
-    identity = {"card": digest, "recipe": recipe.to_dict(), "seed": int(seed), "transfer": transfer_source}
-    fingerprint = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
-    return TrainingState(Path(state_dir) / f"{recipe.fidelity}-{digest[:16]}-seed{int(seed)}.pt", fingerprint)
+    identity = {"card": digest, "seed": int(seed), "transfer": transfer_source}
+    fingerprint = _digest({**identity, "recipe": recipe.to_dict()})
+    path = Path(state_dir) / f"{recipe.fidelity}-{digest[:16]}-seed{int(seed)}.pt"
+    if recipe.pretrain.schedule != "constant":
+        return TrainingState(path, fingerprint)
+    trajectory = _digest({**identity, "trajectory": pretraining_trajectory(recipe)})
+    return TrainingState(path, fingerprint, trajectory, Path(state_dir) / "kept" / trajectory[:24])
+
+
+def _digest(identity: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
 
 def _record_mlm(measured: Measured, curve: dict[int, dict[str, float]], config: PretrainConfig, vocab: int) -> None:

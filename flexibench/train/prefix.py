@@ -24,17 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from flexibench.core.errors import DataError
-from flexibench.core.recipes import MLM_TASK, Recipe, comparable_recipe, load_recipe
+from flexibench.core.recipes import MLM_TASK, Recipe, load_recipe, pretraining_trajectory
 from flexibench.core.record import ResultRecord
 from flexibench.core.tasks import mlm_score
-
-# what may differ between the long recipe and the cut one: naming, its length, and what happens after pretraining
-FREE = ("name", "description", "pretrain.steps", "finetune", "tasks", "scored")
-
-
-def comparable(recipe: Recipe) -> dict[str, Any]:
-    """The recipe's pretraining without its length, and its data: what a cut must leave unchanged."""
-    return comparable_recipe(recipe.to_dict(), free=FREE)
 
 
 def check_cut(long: Recipe, short: Recipe, snapshots: bool = False) -> None:
@@ -51,7 +43,7 @@ def check_cut(long: Recipe, short: Recipe, snapshots: bool = False) -> None:
         raise DataError(f"{where}: the short recipe fine-tunes tasks; cut it with the long run's snapshots")
     if MLM_TASK not in short.runs:
         raise DataError(f"{where}: the short recipe does not score held-out MLM ('{MLM_TASK}'), which the cut reads")
-    before, after = comparable(long), comparable(short)
+    before, after = pretraining_trajectory(long), pretraining_trajectory(short)
     if before != after:
         changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
         raise DataError(f"{where}: the recipes differ beyond their length (in {changed})")

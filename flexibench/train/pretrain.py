@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -257,33 +258,80 @@ class TrainingState:
     ``fingerprint`` names the evaluation (card, recipe, seed, transfer source): a state file
     written by any other evaluation is never loaded, it is replaced. Files are written to a
     temporary name and renamed, so a kill while saving leaves the previous state intact.
+
+    ``trajectory`` names the pretraining run regardless of its length (the card, seed, transfer
+    source and :func:`~flexibench.core.recipes.pretraining_trajectory`; constant schedules
+    only), and ``kept`` is the folder where finished runs of that trajectory leave their last
+    state (:meth:`keep`). A run with no state of its own continues the longest kept run no
+    longer than itself: a budget found too short is extended by the missing steps only, and
+    the result equals a fresh run of the longer recipe (tested).
     """
 
     path: Path
     fingerprint: str
+    trajectory: str | None = None
+    kept: Path | None = None
 
-    def load(self) -> dict | None:
-        """The saved state, or None when there is none or it belongs to another evaluation."""
-        if not self.path.is_file():
-            return None
-        try:
-            saved = torch.load(self.path, map_location="cpu", weights_only=False)
-        except Exception as exc:  # noqa: BLE001 - a damaged state is replaced, never trusted
-            log.warning("ignoring unreadable training state %s (%s)", self.path, exc)
-            return None
-        if not isinstance(saved, dict) or saved.get("fingerprint") != self.fingerprint:
-            log.warning("ignoring training state %s: it belongs to another evaluation", self.path)
-            return None
-        return saved
+    def load(self, max_step: int | None = None) -> dict | None:
+        """The saved state; else the longest kept state of the trajectory with at most ``max_step`` steps; or None."""
+        own = _read_state(self.path, "fingerprint", self.fingerprint)
+        if own is not None or self.trajectory is None or self.kept is None:
+            return own
+        for step, path in sorted(self._kept_states(), reverse=True):
+            if max_step is None or step <= max_step:
+                if (saved := _read_state(path, "trajectory", self.trajectory)) is not None:
+                    log.info("continuing the %d-step run kept in %s", step, path)
+                    return saved
+        return None
 
     def save(self, **content: object) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         partial = self.path.with_name(self.path.name + ".partial")
-        torch.save({"fingerprint": self.fingerprint, **content}, partial)
+        torch.save({"fingerprint": self.fingerprint, "trajectory": self.trajectory, **content}, partial)
         partial.replace(self.path)
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)
+
+    def keep(self) -> Path | None:
+        """Move the finished run's state into ``kept`` (as ``step-N.pt``) for longer runs to continue; else clear it."""
+        saved = _read_state(self.path, "fingerprint", self.fingerprint)
+        if saved is None or self.trajectory is None or self.kept is None:
+            self.clear()
+            return None
+        target = self.kept / f"step-{int(saved['step'])}.pt"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self.path.replace(target)
+        return target
+
+    def _kept_states(self) -> list[tuple[int, Path]]:
+        if self.kept is None or not self.kept.is_dir():
+            return []
+        found = [(path.stem.removeprefix("step-"), path) for path in self.kept.glob("step-*.pt")]
+        return [(int(step), path) for step, path in found if step.isdigit()]
+
+
+def _read_state(path: Path, field_name: str, expected: str) -> dict | None:
+    """The state saved at ``path`` if its ``field_name`` is ``expected``; None when missing, unreadable or another's."""
+    if not path.is_file():
+        return None
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # noqa: BLE001 - a damaged state is replaced, never trusted
+        log.warning("ignoring unreadable training state %s (%s)", path, exc)
+        return None
+    if not isinstance(saved, dict) or saved.get(field_name) != expected:
+        log.warning("ignoring training state %s: it belongs to another evaluation", path)
+        return None
+    return saved
+
+
+def _take_snapshots(earlier: Mapping[int, str], planned: Mapping[int, Path] | None, first: int) -> None:
+    """Copy the snapshots a continued run's earlier steps saved elsewhere to where this run keeps its own."""
+    for step, folder in (planned or {}).items():
+        source = earlier.get(step)
+        if step <= first and not folder.is_dir() and source is not None and Path(source).is_dir():
+            shutil.copytree(source, folder)
 
 
 def check_loss(phase: str, step: int, loss: float, max_loss: float) -> None:
@@ -333,7 +381,7 @@ def pretrain(
     curve: list[float] = []
     heldout_curve: dict[int, dict[str, float]] = {}
     tokens, first, spent = 0, 0, 0.0
-    if state is not None and (saved := state.load()) is not None:
+    if state is not None and (saved := state.load(config.steps)) is not None:
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
@@ -342,6 +390,7 @@ def pretrain(
         order, cursor, first = saved["order"], saved["cursor"], saved["step"]
         curve, heldout_curve, tokens, spent = saved["curve"], saved["heldout_curve"], saved["tokens"], saved["time_s"]
         log.info("resuming at step %d/%d from %s", first, config.steps, state.path)
+        _take_snapshots(saved.get("snapshots", {}), snapshots, first)
 
     def save(step: int) -> None:
         if state is not None:
@@ -350,6 +399,7 @@ def pretrain(
                 scheduler=scheduler.state_dict(), generator=generator.get_state(), torch_rng=torch.get_rng_state(),
                 order=order, cursor=cursor, curve=curve, heldout_curve=heldout_curve, tokens=tokens,
                 time_s=spent + time.perf_counter() - start,
+                snapshots={k: str(v) for k, v in (snapshots or {}).items() if k <= step and v.is_dir()},
             )  # fmt: skip
 
     assert tokenizer.token_to_id(PAD) == 0
@@ -379,11 +429,11 @@ def pretrain(
                 spent + time.perf_counter() - start,
             )
             save(step + 1)
+    if len(heldout) and config.steps not in heldout_curve:
+        heldout_curve[config.steps] = heldout_mlm(model, heldout, tokenizer, config, device)
     if first < config.steps:
-        save(config.steps)  # a run killed while fine-tuning resumes after pretraining
+        save(config.steps)  # a run killed while fine-tuning resumes after pretraining; a longer run continues it
     tail = curve[-max(1, len(curve) // 10) :]
-    final = heldout_mlm(model, heldout, tokenizer, config, device) if len(heldout) else {}
-    if final:
-        heldout_curve[config.steps] = final
+    final = heldout_curve.get(config.steps, {})
     elapsed = spent + time.perf_counter() - start
     return PretrainResult(float(np.mean(tail)), config.steps, tokens, elapsed, curve, final, heldout_curve)

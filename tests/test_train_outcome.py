@@ -40,3 +40,20 @@ def test_evaluate_raises_for_a_malformed_card_before_any_training() -> None:
         evaluate(
             {"l": 1, "o": ["XX"], "h": [128], "n": [2], "f": [[64]], "p": ["SDP"]}, "nano", 0, data_dir="/nonexistent"
         )
+
+
+def test_training_outcome_records_errors_and_lets_interrupts_through() -> None:
+    from flexibench.train.outcome import Diverged, Outcome
+
+    outcomes = [Outcome() for _ in range(3)]
+    with outcomes[0]:
+        pass
+    with outcomes[1]:
+        raise Diverged("pretrain", 7, float("nan"))
+    with outcomes[2]:
+        {}["missing"]  # noqa: B018
+    assert (outcomes[0].status, outcomes[0].error) == ("ok", None)
+    assert outcomes[1].status == "diverged" and outcomes[1].error == str(Diverged("pretrain", 7, float("nan")))
+    assert outcomes[2].status == "failed" and outcomes[2].error.startswith("KeyError: 'missing'\nTraceback")
+    with pytest.raises(KeyboardInterrupt), Outcome():
+        raise KeyboardInterrupt

@@ -18,7 +18,6 @@ import os
 import platform
 import random
 import time
-import traceback
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -34,8 +33,8 @@ from flexibench.core.record import ResultRecord
 from flexibench.core.tasks import glue_average, mlm_score, task_spec
 from flexibench.train.corpus import DATA_ENV
 from flexibench.train.glue import TaskData, carve, local_split_file, read_hub, read_local, take
-from flexibench.train.outcome import Measured, record_of
-from flexibench.train.pretrain import Diverged, TrainingState, pretrain
+from flexibench.train.outcome import Measured, Outcome, record_of
+from flexibench.train.pretrain import TrainingState, pretrain
 from flexibench.train.tokenizer import get_tokenizer
 
 
@@ -184,7 +183,8 @@ def evaluate(
     measured = Measured.for_tasks(recipe.runs)
     snapshots = _snapshots(state_dir, card, recipe, seed, snapshot_every)  # raises before any training
     state: TrainingState | None = None  # built once the transfer source (part of its fingerprint) is known
-    try:
+    outcome = Outcome()
+    with outcome:
         seed_everything(seed)
         max_len = max(recipe.pretrain.seq_len, recipe.finetune.max_seq_len)
         model = FlexiBERTForMaskedLM.from_card(card, vocab, seed=seed, dropout=recipe.pretrain.dropout, max_len=max_len)
@@ -217,11 +217,7 @@ def evaluate(
         tasks = _Tasks(recipe, root, model.encoder.cpu(), tokenizer, int(seed), dev)
         for task, plan in recipe.tasks.items():
             tasks.run(task, plan, measured)
-        status, error = "ok", None
-    except Diverged as exc:
-        status, error = "diverged", str(exc)
-    except Exception as exc:  # noqa: BLE001 - recorded, never raised: one card must not stop a sweep
-        status, error = "failed", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}"
+    status, error = outcome.status, outcome.error
     if state is not None and status == "ok" and snapshots is not None:
         state.keep()  # a longer recipe of the same trajectory continues from it
     elif state is not None:  # the record below replaces it (a run that failed before pretraining wrote none)
@@ -269,15 +265,12 @@ def finetune_from_snapshot(
     measured.task_scores.update({k: v for k, v in record.task_scores.items() if k in recipe.runs})
     measured.task_metrics.update({k: v for k, v in record.task_metrics.items() if k in recipe.runs})
     measured.splits.update(record.splits)
-    status, error = "ok", None
-    try:
+    outcome = Outcome()
+    with outcome:
         tasks = _Tasks(recipe, root, model.encoder.cpu(), tokenizer, int(record.seed), dev)
         for task, plan in recipe.tasks.items():
             tasks.run(task, plan, measured)
-    except Diverged as exc:
-        status, error = "diverged", str(exc)
-    except Exception as exc:  # noqa: BLE001 - recorded, as evaluate records it
-        status, error = "failed", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}"
+    status, error = outcome.status, outcome.error
     return replace(
         record,
         fidelity=recipe.fidelity,

@@ -13,12 +13,45 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import math
+import traceback
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from flexibench.core import ModelCard, card_hash
 from flexibench.core.heldout import HeldoutCurve
 from flexibench.core.record import ResultRecord
+
+
+class Diverged(RuntimeError):
+    """Training produced a NaN/inf or exploding loss; carries where it happened."""
+
+    def __init__(self, phase: str, step: int, loss: float) -> None:
+        self.phase, self.step, self.loss = phase, step, loss
+        super().__init__(f"{phase} diverged at step {step}: loss {loss}")
+
+
+class Outcome:
+    """How training ended: ``ok``, ``diverged`` (:class:`Diverged`) or ``failed`` (any other error, with its trace).
+
+    Used as ``with outcome:`` around training: the error is recorded, never raised, so one card
+    cannot stop a sweep; an interrupt (``KeyboardInterrupt``, ``SystemExit``) still stops the run.
+    """
+
+    def __init__(self) -> None:
+        self.status, self.error = "ok", None
+
+    def __enter__(self) -> Outcome:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, trace: object) -> bool:
+        if not isinstance(exc, Exception):
+            return False
+        if isinstance(exc, Diverged):
+            self.status, self.error = "diverged", str(exc)
+        else:
+            stack = "".join(traceback.format_exception(kind, exc, trace, limit=4))
+            self.status, self.error = "failed", f"{type(exc).__name__}: {exc}\n{stack}"
+        return True
 
 
 @dataclass

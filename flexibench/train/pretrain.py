@@ -32,17 +32,10 @@ from flexibench.core.errors import DataError
 from flexibench.core.recipes import PretrainConfig
 from flexibench.models.io import save_model
 from flexibench.train.corpus import corpus_files, read_corpus
+from flexibench.train.outcome import Diverged
 from flexibench.train.tokenizer import CLS, MASK, PAD, SEP, SPECIAL_TOKENS
 
 IGNORE_INDEX = -100
-
-
-class Diverged(RuntimeError):
-    """Training produced a NaN/inf or exploding loss; carries where it happened."""
-
-    def __init__(self, phase: str, step: int, loss: float) -> None:
-        self.phase, self.step, self.loss = phase, step, loss
-        super().__init__(f"{phase} diverged at step {step}: loss {loss}")
 
 
 log = logging.getLogger(__name__)  # held-out checkpoints at INFO: a long run says how far it is

@@ -90,6 +90,18 @@ def test_bf16_trains_like_fp32_and_keeps_prefix_exact_checkpoints(data_dir) -> N
     assert bf16.recipe["pretrain"]["precision"] == "bf16"
 
 
+def test_finetuning_precision_autocasts_the_forward_pass(data_dir) -> None:  # noqa: F811
+    """finetune.precision bf16 changes the fine-tuning losses a little, not the pretraining (which stays fp32)."""
+    recipe = tiny_recipe("tiny-ft", steps=2)
+    fp32 = evaluate("bert-tiny", recipe, seed=0, data_dir=data_dir, device="cpu")
+    recipe["finetune"]["precision"] = "bf16"
+    bf16 = evaluate("bert-tiny", recipe, seed=0, data_dir=data_dir, device="cpu")
+    assert fp32.status == bf16.status == "ok", (fp32.error, bf16.error)
+    assert fp32.pretrain_loss == bf16.pretrain_loss and fp32.finetune_losses.keys() == bf16.finetune_losses.keys()
+    for task, loss in fp32.finetune_losses.items():
+        assert loss != bf16.finetune_losses[task] and loss == pytest.approx(bf16.finetune_losses[task], rel=0.1)
+
+
 def test_checkpoints_are_logged(data_dir, caplog) -> None:  # noqa: F811
     with caplog.at_level("INFO", logger="flexibench.train.pretrain"):
         record = evaluate("bert-tiny", heldout_recipe(4, every=2), seed=0, data_dir=data_dir, device="cpu")

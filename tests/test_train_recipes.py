@@ -64,3 +64,17 @@ def test_recipe_precision_is_checked_and_defaults_to_fp32():
     assert bf16.pretrain.precision == "bf16"
     with pytest.raises(DataError, match="precision"):
         load_recipe({"name": "x", "pretrain": {"precision": "fp16", "heldout_blocks": 4}})
+    with pytest.raises(DataError, match="finetune.precision"):
+        load_recipe({"name": "x", "finetune": {"precision": "fp16"}, "pretrain": {"heldout_blocks": 4}})
+
+
+def test_settings_added_later_leave_the_recipe_form_unchanged_at_their_old_default():
+    """A recipe's dict (kept in records, hashed into training-state fingerprints) does not grow with the schema."""
+    for name in ("nano", "micro", "paper"):
+        recipe = load_recipe(name)
+        data = recipe.to_dict()
+        assert "precision" not in data["pretrain"] and "precision" not in data["finetune"]
+        assert load_recipe(data) == recipe
+    mixed = load_recipe({"name": "x", "pretrain": {"precision": "bf16", "heldout_blocks": 4}})
+    assert mixed.to_dict()["pretrain"]["precision"] == "bf16" and "precision" not in mixed.to_dict()["finetune"]
+    assert load_recipe(mixed.to_dict()) == mixed

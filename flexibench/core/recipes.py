@@ -76,6 +76,7 @@ class FinetuneConfig:
     patience: int = 1  # epochs without validation improvement before stopping
     grad_clip: float = 1.0
     max_loss: float = 50.0
+    precision: str = "fp32"  # forward pass and loss of fine-tuning: fp32 | bf16 (autocast); prediction stays fp32
     hpo: HPOConfig | None = None
 
 
@@ -112,8 +113,14 @@ class Recipe:
         return (*self.tasks, *((MLM_TASK,) if self.pretrain.heldout_blocks > 0 else ()))
 
     def to_dict(self) -> dict[str, Any]:
+        """The recipe as records keep it. A setting added since records were made is left out while it holds
+        the value that reproduces the old behaviour (``RECIPE_DEFAULTS_ADDED``), so a recipe's form, and every
+        fingerprint of it (training states, comparisons), stays what it was before the setting existed."""
         data = asdict(self)
         data["scored"] = list(self.scored)
+        for (section, key), default in RECIPE_DEFAULTS_ADDED.items():
+            if key in data[section] and data[section][key] == default:
+                del data[section][key]
         return _lists(data)
 
     @classmethod
@@ -150,6 +157,8 @@ class Recipe:
             )
         if pre.get("precision", "fp32") not in PRECISIONS:
             raise DataError(f"recipe {data['name']}: pretrain.precision must be one of {list(PRECISIONS)}")
+        if fine.get("precision", "fp32") not in PRECISIONS:
+            raise DataError(f"recipe {data['name']}: finetune.precision must be one of {list(PRECISIONS)}")
         if pre.get("schedule", "linear") not in ("linear", "constant"):
             raise DataError(f"recipe {data['name']}: pretrain.schedule must be 'linear' or 'constant'")
         for task in tasks:
@@ -171,7 +180,7 @@ class Recipe:
 
 #: Settings added to recipes after records were made, with the value that reproduces the old behaviour:
 #: records from before the setting existed trained in fp32.
-RECIPE_DEFAULTS_ADDED = {("pretrain", "precision"): "fp32"}
+RECIPE_DEFAULTS_ADDED = {("pretrain", "precision"): "fp32", ("finetune", "precision"): "fp32"}
 
 
 def comparable_recipe(recipe: dict[str, Any], free: tuple[str, ...] = ("description",)) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from flexibench.core.recipes import FinetuneConfig
 from flexibench.core.tasks import primary_score, task_spec
 from flexibench.train.glue import TaskData
 from flexibench.train.metrics import task_metrics
-from flexibench.train.pretrain import adamw, check_loss, linear_schedule, optimizer_step
+from flexibench.train.pretrain import adamw, check_loss, forward_precision, linear_schedule, optimizer_step
 
 
 @dataclass
@@ -116,7 +116,8 @@ def train_task(
         order = rng.permutation(len(train.labels))
         for start in range(0, len(order), batch_size):
             ids, mask, types, labels = _batch(train, order[start : start + batch_size], device, spec.is_regression)
-            loss = model(ids, mask, types, labels).loss
+            with forward_precision(device, config.precision):
+                loss = model(ids, mask, types, labels).loss
             last_loss = float(loss.detach())
             check_loss(f"finetune {task}", step, last_loss, config.max_loss)
             optimizer_step(model, loss, optimizer, scheduler, config.grad_clip)

@@ -1,11 +1,13 @@
 """The long fidelity's pilot, read back: held-out loss by checkpoint, and how settled the ranking is per budget.
 
-    python data/sweeps/v2_small/pilot_report.py [--shards data/shards/small-pilot] \
+    python data/sweeps/v2_small/pilot_report.py [--recipe data/sweeps/v2_small/small-pilot-8k.yaml] \
         [--states ~/.cache/flexibench/training-state] [--out data/sweeps/v2_small/pilot_report.md]
 
-Finished records come from the journal shards. With ``--states``, evaluations still running
-add their curve so far (read from their training state, marked "running"); they enter the
-loss table only, never the tau table, which needs every card's whole curve.
+Finished records come from the journal shards of the stage's recipe (``data/shards/<recipe name>``).
+With ``--states``, evaluations still running add their curve so far (read from their training
+state, marked "running"); they enter the loss table only, never the tau table, which needs every
+card's whole curve. A later stage's records are checked against the first stage's on the steps
+both have: a constant-rate run extended or run again must reproduce them exactly.
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ from flexibench.bench.journal import expand_shard_paths, read_shards
 from flexibench.bench.noise import budget_agreement
 from flexibench.core.card import ModelCard
 from flexibench.core.named import NAMED_CARDS
-from flexibench.core.recipes import load_recipe
+from flexibench.core.recipes import Recipe, load_recipe
+from flexibench.core.record import ResultRecord
 from flexibench.core.tasks import mlm_score
 from flexibench.train.evaluate import training_state
 
 HERE = Path(__file__).resolve().parent
-RECIPE = HERE / "small-pilot.yaml"
+FIRST_STAGE = HERE / "small-pilot.yaml"
 
 
 def _name(card: ModelCard) -> str:
@@ -37,22 +40,37 @@ def _name(card: ModelCard) -> str:
     return card.short()
 
 
-def _running(states: Path, cards: list[ModelCard], done: set[str]) -> dict[str, dict[int, float]]:
-    """Held-out loss so far of the pilot cards whose state file exists (seed 0)."""
-    recipe = load_recipe(RECIPE)
+def _running(states: Path, recipe: Recipe, cards: list[ModelCard], done: set[str]) -> dict[str, dict[int, float]]:
+    """Held-out loss so far of the pilot cards whose state file (or a kept shorter run) exists (seed 0)."""
     out = {}
     for card in cards:
         name = _name(card)
         state = training_state(states, card, recipe, 0, None)
-        if name in done or (saved := state.load()) is None:
+        if name in done or (saved := state.load(recipe.pretrain.steps)) is None:
             continue
         out[name] = {int(k): float(v["loss"]) for k, v in saved["heldout_curve"].items()}
     return out
 
 
-def report(shards: Path, states: Path | None) -> str:
+def _reproduced(records: list[ResultRecord], first: Path) -> list[str]:
+    """Per card measured in both stages: the largest held-out loss difference on their common checkpoints."""
+    if not first.is_dir():
+        return []
+    earlier = {r.card_hash: r for r in read_shards(expand_shard_paths([first])) if r.status == "ok" and r.heldout}
+    lines = []
+    for record in records:
+        if (old := earlier.get(record.card_hash)) is None or not record.heldout:
+            continue
+        now = dict(zip(record.heldout.steps, record.heldout.loss))
+        common = [(now[k], v) for k, v in zip(old.heldout.steps, old.heldout.loss) if k in now]
+        worst = max(abs(a - b) for a, b in common)
+        lines.append(f"| {_name(ModelCard.from_dict(record.card))} | {len(common)} | {worst:.2e} |")
+    return lines
+
+
+def report(recipe_path: Path, shards: Path, states: Path | None) -> str:
     records = [r for r in read_shards(expand_shard_paths([shards])) if r.status == "ok"]
-    recipe = load_recipe(RECIPE)
+    recipe = load_recipe(recipe_path)
     vocab, per_step = int(recipe.vocab_size), recipe.pretrain.batch_size * recipe.pretrain.seq_len
     scores, budgets = curve_column(records)
     names = [_name(ModelCard.from_dict(r.card)) for r in records]
@@ -61,16 +79,16 @@ def report(shards: Path, states: Path | None) -> str:
         for n, row in zip(names, scores)
     }
     queue = [ModelCard.parse(line) for line in (HERE / "pilot_cards.txt").read_text().split() if line[0] != "#"]
-    running = _running(states, queue, set(names)) if states else {}
+    running = _running(states, recipe, queue, set(names)) if states else {}
     shown = sorted({b for curve in [*losses.values(), *running.values()] for b in curve})
     shown = [b for b in shown if b % 500 == 0 or b == shown[-1]]
     lines = [
         "# The long fidelity's pilot",
         "",
-        "Made with `python data/sweeps/v2_small/pilot_report.py"
+        f"Made with `python data/sweeps/v2_small/pilot_report.py --recipe data/sweeps/v2_small/{recipe_path.name}"
         + (" --states STATE_DIR" if states else "")
-        + "` from the records in `data/shards/small-pilot`.",
-        f"Recipe `small-pilot`: {len(budgets)} held-out checkpoints, {per_step:,} tokens per step;"
+        + f"` from the records in `{shards}`.",
+        f"Recipe `{recipe.name}`: {len(budgets)} held-out checkpoints, {per_step:,} tokens per step;"
         " held-out MLM loss in nats.",
         "",
         "| card | " + " | ".join(str(b) for b in shown) + " |",
@@ -92,6 +110,17 @@ def report(shards: Path, states: Path | None) -> str:
             f"| {row.budget} | {row.budget * per_step / 1e6:.1f}M | {row.half} | {row.cards} | "
             f"{row.tau_half:.2f} | {row.tau_final:.2f} |"
         )
+    reproduced = _reproduced(records, shards.parent / "small-pilot") if recipe.name != "small-pilot" else []
+    if reproduced:
+        lines += [
+            "",
+            "Against the first stage (`small-pilot`, 6,000 steps): the largest held-out loss difference",
+            "on the checkpoints both runs have (0 = the same run, step for step).",
+            "",
+            "| card | common checkpoints | max abs difference (nats) |",
+            "|---|---:|---:|",
+            *reproduced,
+        ]
     lines.append("")
     lines.append(
         f"Scores are `100 * (1 - loss / ln {vocab})` (mlm_score); e.g. loss 4.0 = {mlm_score(4.0, vocab):.2f}."
@@ -101,12 +130,14 @@ def report(shards: Path, states: Path | None) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shards", type=Path, default=Path("data/shards/small-pilot"))
+    parser.add_argument("--recipe", type=Path, default=FIRST_STAGE, help="the stage's recipe file")
+    parser.add_argument("--shards", type=Path, default=None, help="default: data/shards/<recipe name>")
     parser.add_argument("--states", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=HERE / "pilot_report.md")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    text = report(args.shards, args.states)
+    shards = args.shards or Path("data/shards") / load_recipe(args.recipe).name
+    text = report(args.recipe, shards, args.states)
     args.out.write_text(text)
     print(text)
 

@@ -268,6 +268,24 @@ def test_a_longer_recipe_continues_the_kept_shorter_run_to_the_fresh_result(data
     assert other.status == first.status == "ok" and len(calls) == 6 + 2
 
 
+def test_a_recipe_with_tasks_fine_tunes_a_kept_pretraining_run_as_a_fresh_run_would(
+    data_dir,  # noqa: F811
+    tmp_path,
+    monkeypatch,
+) -> None:
+    """The long fidelity's records from the pilot: the kept run at the budget is pretrained, only fine-tuning runs."""
+    states, run = tmp_path / "states", {"seed": 0, "data_dir": data_dir, "device": "cpu"}
+    with_tasks = heldout_recipe(3, every=3, name="with-tasks")
+    assert with_tasks["tasks"] and with_tasks["pretrain"] == _mlm_only(3, every=3)["pretrain"]
+    fresh = evaluate("bert-tiny", with_tasks, **run)
+    evaluate("bert-tiny", _mlm_only(3, every=3, name="pilot"), **run, state_dir=states, snapshot_every=3)
+    calls = _counting_steps(monkeypatch)
+    reused = evaluate("bert-tiny", with_tasks, **run, state_dir=states)
+    assert reused.status == fresh.status == "ok" and calls == []
+    assert reused.task_scores == fresh.task_scores and reused.task_metrics == fresh.task_metrics
+    assert reused.finetune_losses == fresh.finetune_losses and reused.heldout == fresh.heldout
+
+
 def test_only_finished_constant_rate_runs_are_kept(data_dir, tmp_path) -> None:  # noqa: F811
     run, states = {"seed": 0, "data_dir": data_dir, "device": "cpu"}, tmp_path / "states"
     linear = evaluate("bert-tiny", _mlm_only(4, every=2, schedule="linear"), **run, state_dir=states, snapshot_every=2)

@@ -101,8 +101,8 @@ def test_simulated_clock_is_the_sum_of_the_tables_training_times(bench, workers:
 
 
 def test_schedulers_write_reproducible_trajectories_with_regret(bench, tmp_path) -> None:
-    from flexibench.search.leaderboard import load_runs
     from flexibench.search.objective import TableObjective
+    from flexibench.search.runs import load_runs
 
     objective = TableObjective(bench, "nano")
     first = run_scheduler("st-asha", bench, "nano", seed=1, workers=4, time_budget_s=1200, objective=objective)

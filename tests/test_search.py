@@ -27,9 +27,10 @@ from flexibench.search import (
     run_search,
 )
 from flexibench.search.gobi import AdaHessian, gobi, snap
-from flexibench.search.leaderboard import build_leaderboard, load_runs, write_leaderboard
+from flexibench.search.leaderboard import build_leaderboard, write_leaderboard
 from flexibench.search.objective import Evaluation
 from flexibench.search.pools import homogeneous
+from flexibench.search.runs import load_runs
 
 torch.set_num_threads(1)
 CHEAP = {  # small schedules: these tests check behaviour, not search quality

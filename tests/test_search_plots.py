@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from flexibench.search.leaderboard import group_runs, load_runs
 from flexibench.search.objective import SyntheticObjective
 from flexibench.search.plots import CURVES, curves_of, plot_runs, read_curves, replot
 from flexibench.search.runner import read_trajectory, run_search
+from flexibench.search.runs import group_runs, load_runs
 
 
 @pytest.fixture(scope="module")

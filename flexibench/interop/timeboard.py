@@ -24,9 +24,10 @@ from typing import Any
 import numpy as np
 from scipy.stats import mannwhitneyu
 
-from flexibench.search.leaderboard import Run, load_runs, mean_se
+from flexibench.search.leaderboard import mean_se
 from flexibench.search.palette import colour
 from flexibench.search.runner import read_trajectory
+from flexibench.search.runs import Run, load_runs
 
 FRACTIONS = (0.125, 0.25, 0.5, 1.0)
 FAMILY = {"st-": "syne-tune", "optuna-": "Optuna"}

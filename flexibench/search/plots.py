@@ -29,8 +29,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.stats import t as student_t  # noqa: E402
 
-from flexibench.search.leaderboard import Run  # noqa: E402
 from flexibench.search.palette import colour  # noqa: E402
+from flexibench.search.runs import Run  # noqa: E402
 
 CURVES = "curves.csv"
 AXES = {"queries": "models evaluated (queries)", "hours": "simulated training time (hours)"}

@@ -1,4 +1,4 @@
-"""GLUE task readers: the standard ``download_glue_data.py`` folders and the Hugging Face hub.
+"""GLUE and SuperGLUE task readers: the standard ``download_glue_data.py`` folders, SuperGLUE JSONL, the hub.
 
 Every task becomes a :class:`TaskData` (first text, optional second text, labels), so
 fine-tuning never looks at file formats. Local TSVs are read with quoting off
@@ -6,12 +6,18 @@ fine-tuning never looks at file formats. Local TSVs are read with quoting off
 there is a header (CoLA has none), and malformed rows are repaired when the fix is
 unambiguous (the QQP subset's first row has its label fused onto question2 after a
 space) or skipped and counted otherwise, never silently turned into wrong labels.
+
+SuperGLUE's sentence(-pair) classification tasks (CB, RTE, BoolQ) are read from their JSONL
+files; their names carry an ``SG-`` prefix so SuperGLUE RTE never collides with GLUE RTE in a
+record. Tasks with spans or multiple choices (WiC, WSC, COPA, MultiRC, ReCoRD) need other heads
+and are left out rather than squeezed into a pair classifier.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,8 +79,6 @@ def read_local(data_dir: str | Path, task: str, split: str) -> TaskData:
         names = spec.train_files if split == "train" else (spec.dev_file,)
         raise DataError(f"{spec.name}: no {split} file under {data_dir} (looked for {spec.folder}/{list(names)})")
     if path.suffix == ".jsonl":
-        from flexibench.train.superglue import read_jsonl
-
         return read_jsonl(path, spec)
     return read_tsv(path, spec)
 
@@ -136,6 +140,33 @@ def read_tsv(path: str | Path, spec: TaskSpec) -> TaskData:
         skipped_rows=skipped,
         repaired_rows=repaired,
     )
+
+
+def read_jsonl(path: str | Path, spec: TaskSpec) -> TaskData:
+    """Read a SuperGLUE ``*.jsonl`` split; labels (strings or booleans) become class ids in hub order."""
+    assert spec.labels is not None
+    text_a: list[str] = []
+    text_b: list[str] = []
+    labels: list[int] = []
+    skipped = 0
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{path}, line {number}: bad JSON ({exc.msg})") from None
+            label = str(row.get(spec.label))
+            if label not in spec.labels:
+                skipped += 1
+                continue
+            text_a.append(str(row[spec.text_a]))
+            text_b.append(str(row[spec.text_b]))
+            labels.append(spec.labels.index(label))
+    if not labels:
+        raise DataError(f"{path}: no labelled {spec.name} rows")
+    return TaskData(spec.name, text_a, text_b, np.asarray(labels, dtype=np.int64), str(path), skipped_rows=skipped)
 
 
 def _parse_label(value: str, spec: TaskSpec) -> float | int | None:

@@ -99,3 +99,26 @@ def test_baselines_install_inside_the_project_namespace() -> None:
     setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert all(name == "flexibench" or name.startswith("flexibench.") for name in setuptools["packages"])
     assert setuptools["package-dir"]["flexibench.baselines"] == "baselines"
+
+
+def test_every_attribute_read_off_an_imported_module_exists() -> None:
+    """``module.name`` where ``module`` was imported from the package: the name must be there (moves break it)."""
+    import importlib
+    import types
+
+    missing = []
+    for path in SOURCES + sorted((ROOT / "paper_repro").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        modules: dict[str, types.ModuleType] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("flexibench"):
+                for alias in node.names:
+                    try:
+                        modules[alias.asname or alias.name] = importlib.import_module(f"{node.module}.{alias.name}")
+                    except ImportError:
+                        pass  # a name, not a module
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules:
+                if not hasattr(modules[node.value.id], node.attr):
+                    missing.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value.id}.{node.attr}")
+    assert not missing, missing

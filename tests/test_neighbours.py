@@ -76,3 +76,20 @@ def test_level_two_library_from_crossovers(small_library):
         assert parent in lib2
     with pytest.raises(CardError, match="level"):
         build_level_library(best, small_library, level=1)
+
+
+def test_a_level_library_is_built_once_then_read_from_the_cache(tmp_path, monkeypatch) -> None:
+    """load_or_build_library (what the t2v encoding calls) on a small space: built, cached, then loaded as is."""
+    from flexibench.core.design_space import DesignSpace
+    from flexibench.library import library as module
+
+    space = DesignSpace.from_dict(
+        {"layers": [2], "operations": {"SA": ["SDP"], "LT": ["DFT"]}, "heads": [2, 4], "hidden": [128],
+         "ff_widths": [512], "ff_depths": [1], "stack": 2, "name": "small"}
+    )  # fmt: skip
+    built = module.load_or_build_library(level=1, space=space, dim=2, cache_dir=tmp_path)
+    assert len(built.cards) == space.count(1) and sorted(p.suffix for p in tmp_path.iterdir()) == [".npz", ".npz"]
+    monkeypatch.setattr(module, "build_library", lambda *a, **k: pytest.fail("rebuilt although cached"))
+    cached = module.load_or_build_library(level=1, space=space, dim=2, cache_dir=tmp_path)
+    assert cached.hashes == built.hashes and np.array_equal(cached.embeddings, built.embeddings)
+    assert np.array_equal(cached.neighbours, built.neighbours)

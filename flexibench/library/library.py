@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from flexibench.core.cache import cache_dir as resolve_cache_dir
 from flexibench.core.card import ModelCard
 from flexibench.core.design_space import DesignSpace
 from flexibench.core.errors import CardError, DataError
@@ -175,7 +176,7 @@ def build_library(
 
 
 def ged_table_path(level: int, space: DesignSpace, cost_model: CostModel, cache: str | os.PathLike | None) -> Path:
-    return store.cache_dir(cache) / f"ged-L{level}-{store.space_digest(space, cost_model)}.npz"
+    return resolve_cache_dir(cache) / f"ged-L{level}-{store.space_digest(space, cost_model)}.npz"
 
 
 def load_or_build_ged_table(
@@ -209,7 +210,7 @@ def load_or_build_library(
     """The level's library from the cache, building (minutes) and caching it on first use."""
     space = space or DesignSpace.default()
     cm = CostModel.from_space(space)
-    path = store.cache_dir(cache_dir) / f"library-L{level}-d{dim}-{store.space_digest(space, cm)}.npz"
+    path = resolve_cache_dir(cache_dir) / f"library-L{level}-d{dim}-{store.space_digest(space, cm)}.npz"
     if path.exists():
         try:
             return Library.load(path)

@@ -55,6 +55,8 @@ def _tampered_shard(path, field, value, seeds=(0, 1, 2), line=2):
         ("status", "OK"),
         ("pretrain_loss", -1.0),
         ("pretrain_time_s", "3"),
+        ("cpu_time_s", -1.0),
+        ("cpu_time_s", "12"),
         ("fidelity", "nano/../x"),
         ("card_hash", 12),
         ("card", {"l": 2}),

@@ -133,9 +133,35 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_result(data_dir, tmp_pa
     assert resumed.status == "ok", resumed.error
     assert resumed.task_metrics["MLM"] == whole.task_metrics["MLM"] and resumed.heldout == whole.heldout
     assert resumed.task_scores == whole.task_scores and resumed.tokens_seen == whole.tokens_seen
+    assert resumed.cpu_time_s > 0 and whole.cpu_time_s > 0  # counted across the kill
     assert list(states.iterdir()) == []  # the record replaces the state
     other = evaluate("bert-tiny", recipe, seed=1, data_dir=data_dir, device="cpu", state_dir=states)
     assert other.task_metrics["MLM"]["loss"] != whole.task_metrics["MLM"]["loss"]
+
+
+def test_a_run_resumed_from_a_state_that_did_not_count_cpu_time_records_none(data_dir, tmp_path, monkeypatch) -> None:  # noqa: F811
+    """A state saved before CPU time was counted: the record says unknown rather than a part of the cost."""
+    from flexibench.train import pretrain as harness
+
+    states, recipe = tmp_path / "states", heldout_recipe(4, every=2)
+    real_step, calls = harness.optimizer_step, []
+
+    def dies_at_step_3(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt("killed")
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(harness, "optimizer_step", dies_at_step_3)
+    with pytest.raises(KeyboardInterrupt):
+        evaluate("bert-tiny", recipe, seed=0, data_dir=data_dir, device="cpu", state_dir=states)
+    (path,) = states.iterdir()
+    saved = torch.load(path, weights_only=False)
+    assert saved.pop("cpu_s") > 0
+    torch.save(saved, path)
+    monkeypatch.setattr(harness, "optimizer_step", real_step)
+    resumed = evaluate("bert-tiny", recipe, seed=0, data_dir=data_dir, device="cpu", state_dir=states)
+    assert resumed.status == "ok" and resumed.cpu_time_s is None and resumed.pretrain_time_s > 0
 
 
 def test_a_state_file_of_another_evaluation_is_not_loaded(tmp_path) -> None:
@@ -256,6 +282,7 @@ def test_a_longer_recipe_continues_the_kept_shorter_run_to_the_fresh_result(data
     assert longer.status == "ok" and len(calls) == 3, longer.error
     assert longer.heldout == fresh.heldout and longer.task_metrics == fresh.task_metrics
     assert longer.tokens_seen == fresh.tokens_seen and longer.pretrain_loss == fresh.pretrain_loss
+    assert 0 < short.cpu_time_s < longer.cpu_time_s  # the kept run's CPU time is carried and added to
     assert longer.heldout.until(3) == short.heldout
     card = ModelCard.named("bert-tiny")
     copied, original = (snapshot_folder(states, card, name, 0, 3) / "model.safetensors" for name in ("long", "short"))

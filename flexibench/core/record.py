@@ -41,6 +41,9 @@ class ResultRecord:
     finetune_losses: dict[str, float] = field(default_factory=dict)
     pretrain_time_s: float = 0.0
     finetune_time_s: float = 0.0
+    # process CPU seconds of pretraining and fine-tuning, summed over resumes: the cost that neither other load on
+    # the machine nor a paused sweep stretches; None where not measured (older records, states saved without it)
+    cpu_time_s: float | None = None
     tokens_seen: int = 0
     params: int = 0
     device: str = "cpu"

@@ -93,6 +93,8 @@ def check_record(data: Any) -> dict[str, Any]:
     for name in ("device", "machine", "timestamp"):
         if name in out:
             _kind(out, name, str, "a string")
+    if out.get("cpu_time_s") is not None:
+        out["cpu_time_s"] = _number("cpu_time_s", out["cpu_time_s"], 0.0, math.inf)
     for name in ("transfer_source", "error"):
         if out.get(name) is not None:
             _kind(out, name, str, "a string or null")

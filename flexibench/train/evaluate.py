@@ -207,6 +207,7 @@ def evaluate(
             snapshots=snapshots,
         )
         measured.pretrain_loss, measured.pretrain_time_s = result.loss, result.time_s
+        measured.cpu_time_s = result.cpu_s
         measured.tokens_seen = result.tokens_seen
         if result.heldout:
             _record_mlm(measured, result.heldout_curve, recipe.pretrain, vocab)
@@ -282,6 +283,7 @@ def finetune_from_snapshot(
         task_metrics=measured.task_metrics,
         finetune_losses=measured.finetune_losses,
         finetune_time_s=measured.finetune_time_s,
+        cpu_time_s=None if record.cpu_time_s is None else record.cpu_time_s + measured.cpu_time_s,
         splits=measured.splits,
     )
 
@@ -358,13 +360,15 @@ class _Tasks:
         def make_model() -> torch.nn.Module:
             return FlexiBERTForSequenceClassification.from_encoder(copy.deepcopy(self.encoder), labels)
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         try:
             result = finetune_task(
                 make_model, self.tokenizer, task, train, val, test, self.recipe.finetune, self.seed, self.device
             )
         finally:
             measured.finetune_time_s += time.perf_counter() - started
+            if measured.cpu_time_s is not None:
+                measured.cpu_time_s += time.process_time() - cpu
         metrics = {**result.metrics, "val": result.val_score, "epochs": float(result.epochs)}
         split = {**notes, "status": "run", "hparams": result.hparams, "trials": result.trials}
         measured.task(task, result.score, metrics, result.loss, split)

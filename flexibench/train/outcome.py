@@ -65,6 +65,7 @@ class Measured:
     pretrain_loss: float = math.nan
     pretrain_time_s: float = 0.0
     finetune_time_s: float = 0.0
+    cpu_time_s: float | None = 0.0  # None once any part of it is unknown (a resumed state that did not count it)
     tokens_seen: int = 0
     params: int = 0
     transfer_source: str | None = None

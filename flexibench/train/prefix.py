@@ -11,8 +11,8 @@ shorter recipe with fine-tuned tasks is cut from runs that saved snapshots (``fl
 --snapshot-every``), and its tasks are fine-tuned from the snapshot at the cut
 (:func:`~flexibench.train.evaluate.finetune_from_snapshot`), which gives what a fresh run of
 that recipe gives. What cannot be read off the long run is marked rather than guessed: the
-training-loss tail is not measured (``null``) and the pretraining time is the long run's time
-scaled by ``k / steps`` (noted in ``splits``).
+training-loss tail is not measured (``null``) and the pretraining time (wall and CPU) is the long
+run's scaled by ``k / steps`` (noted in ``splits``).
 """
 
 from __future__ import annotations
@@ -92,6 +92,7 @@ def cut_record(
         heldout=record.heldout.until(steps),  # the curve up to the cut
         pretrain_loss=math.nan,  # the training-loss tail up to the cut is not in the long run's record
         pretrain_time_s=record.pretrain_time_s * share,
+        cpu_time_s=None if record.cpu_time_s is None else record.cpu_time_s * share,
         tokens_seen=round(record.tokens_seen * share),
         splits={
             **record.splits,

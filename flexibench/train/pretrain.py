@@ -54,6 +54,7 @@ class PretrainResult:
     # every checkpoint asked for: {step: {"loss", "accuracy", "perplexity"}}
     heldout: dict[str, float] = field(default_factory=dict)
     heldout_curve: dict[int, dict[str, float]] = field(default_factory=dict)
+    cpu_s: float | None = None  # process CPU seconds, summed over resumes; None when a resumed state lacked it
 
 
 STREAM_CHUNK = 2048  # paragraphs encoded per tokenizer call
@@ -356,7 +357,7 @@ def pretrain(
     constant schedule the snapshot after k steps is the k-step recipe's pretrained model, so a
     shorter recipe's fine-tuning can start from it without pretraining again.
     """
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     device = torch.device(device)
     if config.steps <= 0:
         return PretrainResult(math.nan, 0, 0, 0.0)
@@ -373,7 +374,7 @@ def pretrain(
     cursor = 0
     curve: list[float] = []
     heldout_curve: dict[int, dict[str, float]] = {}
-    tokens, first, spent = 0, 0, 0.0
+    tokens, first, spent, cpu_spent = 0, 0, 0.0, 0.0
     if state is not None and (saved := state.load(config.steps)) is not None:
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
@@ -382,6 +383,7 @@ def pretrain(
         torch.set_rng_state(saved["torch_rng"])
         order, cursor, first = saved["order"], saved["cursor"], saved["step"]
         curve, heldout_curve, tokens, spent = saved["curve"], saved["heldout_curve"], saved["tokens"], saved["time_s"]
+        cpu_spent = saved.get("cpu_s")  # None in states saved before CPU time was counted
         log.info("resuming at step %d/%d from %s", first, config.steps, state.path)
         _take_snapshots(saved.get("snapshots", {}), snapshots, first)
 
@@ -392,6 +394,7 @@ def pretrain(
                 scheduler=scheduler.state_dict(), generator=generator.get_state(), torch_rng=torch.get_rng_state(),
                 order=order, cursor=cursor, curve=curve, heldout_curve=heldout_curve, tokens=tokens,
                 time_s=spent + time.perf_counter() - start,
+                cpu_s=None if cpu_spent is None else cpu_spent + time.process_time() - cpu_start,
                 snapshots={k: str(v) for k, v in (snapshots or {}).items() if k <= step and v.is_dir()},
             )  # fmt: skip
 
@@ -429,4 +432,5 @@ def pretrain(
     tail = curve[-max(1, len(curve) // 10) :]
     final = heldout_curve.get(config.steps, {})
     elapsed = spent + time.perf_counter() - start
-    return PretrainResult(float(np.mean(tail)), config.steps, tokens, elapsed, curve, final, heldout_curve)
+    cpu = None if cpu_spent is None else cpu_spent + time.process_time() - cpu_start
+    return PretrainResult(float(np.mean(tail)), config.steps, tokens, elapsed, curve, final, heldout_curve, cpu)

@@ -109,26 +109,30 @@ def test_checkpoints_are_logged(data_dir, caplog) -> None:  # noqa: F811
     assert any("step 2/4: held-out loss" in message for message in caplog.messages)
 
 
-def test_an_interrupted_run_resumes_to_the_uninterrupted_result(data_dir, tmp_path, monkeypatch) -> None:  # noqa: F811
-    states = tmp_path / "states"
-    """Killed after its step-3 checkpoint, a run with a state folder continues there and ends as if never stopped."""
+def _counting_steps(monkeypatch, kill_at: int | None = None) -> list[int]:  # noqa: ANN001
+    """Count the optimizer steps the harness takes from now on; the ``kill_at``-th one is killed (once)."""
     from flexibench.train import pretrain as harness
 
-    recipe = heldout_recipe(6, every=3)
-    whole = evaluate("bert-tiny", recipe, seed=0, data_dir=data_dir, device="cpu")
     real_step, calls = harness.optimizer_step, []
 
-    def dies_at_step_5(*args, **kwargs):  # noqa: ANN002, ANN003
+    def counted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         calls.append(1)
-        if len(calls) == 5:
+        if len(calls) == kill_at:
             raise KeyboardInterrupt("killed")
         return real_step(*args, **kwargs)
 
-    monkeypatch.setattr(harness, "optimizer_step", dies_at_step_5)
+    monkeypatch.setattr(harness, "optimizer_step", counted)
+    return calls
+
+
+def test_an_interrupted_run_resumes_to_the_uninterrupted_result(data_dir, tmp_path, monkeypatch) -> None:  # noqa: F811
+    """Killed after its step-3 checkpoint, a run with a state folder continues there and ends as if never stopped."""
+    states, recipe = tmp_path / "states", heldout_recipe(6, every=3)
+    whole = evaluate("bert-tiny", recipe, seed=0, data_dir=data_dir, device="cpu")
+    _counting_steps(monkeypatch, kill_at=5)
     with pytest.raises(KeyboardInterrupt):
         evaluate("bert-tiny", recipe, seed=0, data_dir=data_dir, device="cpu", state_dir=states)
     assert [p.name for p in states.iterdir()] == [f"tiny-mlm-{whole.card_hash[:16]}-seed0.pt"]
-    monkeypatch.setattr(harness, "optimizer_step", real_step)
     resumed = evaluate("bert-tiny", recipe, seed=0, data_dir=data_dir, device="cpu", state_dir=states)
     assert resumed.status == "ok", resumed.error
     assert resumed.task_metrics["MLM"] == whole.task_metrics["MLM"] and resumed.heldout == whole.heldout
@@ -141,25 +145,14 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_result(data_dir, tmp_pa
 
 def test_a_run_resumed_from_a_state_that_did_not_count_cpu_time_records_none(data_dir, tmp_path, monkeypatch) -> None:  # noqa: F811
     """A state saved before CPU time was counted: the record says unknown rather than a part of the cost."""
-    from flexibench.train import pretrain as harness
-
     states, recipe = tmp_path / "states", heldout_recipe(4, every=2)
-    real_step, calls = harness.optimizer_step, []
-
-    def dies_at_step_3(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt("killed")
-        return real_step(*args, **kwargs)
-
-    monkeypatch.setattr(harness, "optimizer_step", dies_at_step_3)
+    _counting_steps(monkeypatch, kill_at=3)
     with pytest.raises(KeyboardInterrupt):
         evaluate("bert-tiny", recipe, seed=0, data_dir=data_dir, device="cpu", state_dir=states)
     (path,) = states.iterdir()
     saved = torch.load(path, weights_only=False)
     assert saved.pop("cpu_s") > 0
     torch.save(saved, path)
-    monkeypatch.setattr(harness, "optimizer_step", real_step)
     resumed = evaluate("bert-tiny", recipe, seed=0, data_dir=data_dir, device="cpu", state_dir=states)
     assert resumed.status == "ok" and resumed.cpu_time_s is None and resumed.pretrain_time_s > 0
 
@@ -250,20 +243,6 @@ def test_snapshots_are_the_shorter_recipes_pretrained_models(data_dir, tmp_path)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     with pytest.raises(DataError, match="state_dir"):
         evaluate("bert-tiny", long_recipe, seed=0, data_dir=data_dir, device="cpu", snapshot_every=3)
-
-
-def _counting_steps(monkeypatch) -> list[int]:  # noqa: ANN001
-    """Count the optimizer steps the harness takes from now on."""
-    from flexibench.train import pretrain as harness
-
-    real_step, calls = harness.optimizer_step, []
-
-    def counted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        calls.append(1)
-        return real_step(*args, **kwargs)
-
-    monkeypatch.setattr(harness, "optimizer_step", counted)
-    return calls
 
 
 def test_a_longer_recipe_continues_the_kept_shorter_run_to_the_fresh_result(data_dir, tmp_path, monkeypatch) -> None:  # noqa: F811

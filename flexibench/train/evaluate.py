@@ -220,7 +220,7 @@ def evaluate(
             tasks.run(task, plan, measured)
     status, error = outcome.status, outcome.error
     if state is not None and status == "ok" and snapshots is not None:
-        state.keep()  # a longer recipe of the same trajectory continues from it
+        state.keep(recipe.pretrain.steps)  # a longer recipe of the same trajectory continues from it
     elif state is not None:  # the record below replaces it (a run that failed before pretraining wrote none)
         state.clear()
     score = glue_average(measured.task_scores, list(recipe.scored)) if status == "ok" else math.nan

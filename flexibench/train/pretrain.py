@@ -287,13 +287,13 @@ class TrainingState:
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)
 
-    def keep(self) -> Path | None:
-        """Move the finished run's state into ``kept`` (as ``step-N.pt``) for longer runs to continue; else clear it."""
-        saved = _read_state(self.path, "fingerprint", self.fingerprint)
-        if saved is None or self.trajectory is None or self.kept is None:
+    def keep(self, steps: int) -> Path | None:
+        """Move the state of a run finished after ``steps`` steps into ``kept`` (as ``step-N.pt``) for longer runs
+        to continue; without a trajectory, clear it. A run that continued a kept run of its own length saved none."""
+        if not self.path.is_file() or self.trajectory is None or self.kept is None:
             self.clear()
             return None
-        target = self.kept / f"step-{int(saved['step'])}.pt"
+        target = self.kept / f"step-{int(steps)}.pt"
         target.parent.mkdir(parents=True, exist_ok=True)
         self.path.replace(target)
         return target
@@ -375,6 +375,12 @@ def pretrain(
     curve: list[float] = []
     heldout_curve: dict[int, dict[str, float]] = {}
     tokens, first, spent, cpu_spent = 0, 0, 0.0, 0.0
+
+    def so_far() -> tuple[float, float | None]:
+        """Wall and CPU seconds of this run, earlier parts included (CPU None where an earlier part was not counted)."""
+        cpu = None if cpu_spent is None else cpu_spent + time.process_time() - cpu_start
+        return spent + time.perf_counter() - start, cpu
+
     if state is not None and (saved := state.load(config.steps)) is not None:
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
@@ -389,12 +395,12 @@ def pretrain(
 
     def save(step: int) -> None:
         if state is not None:
+            wall, cpu = so_far()
             state.save(
                 step=step, model=model.state_dict(), optimizer=optimizer.state_dict(),
                 scheduler=scheduler.state_dict(), generator=generator.get_state(), torch_rng=torch.get_rng_state(),
                 order=order, cursor=cursor, curve=curve, heldout_curve=heldout_curve, tokens=tokens,
-                time_s=spent + time.perf_counter() - start,
-                cpu_s=None if cpu_spent is None else cpu_spent + time.process_time() - cpu_start,
+                time_s=wall, cpu_s=cpu,
                 snapshots={k: str(v) for k, v in (snapshots or {}).items() if k <= step and v.is_dir()},
             )  # fmt: skip
 
@@ -422,7 +428,7 @@ def pretrain(
                 step + 1,
                 config.steps,
                 heldout_curve[step + 1]["loss"],
-                spent + time.perf_counter() - start,
+                so_far()[0],
             )
             save(step + 1)
     if len(heldout) and config.steps not in heldout_curve:
@@ -431,6 +437,5 @@ def pretrain(
         save(config.steps)  # a run killed while fine-tuning resumes after pretraining; a longer run continues it
     tail = curve[-max(1, len(curve) // 10) :]
     final = heldout_curve.get(config.steps, {})
-    elapsed = spent + time.perf_counter() - start
-    cpu = None if cpu_spent is None else cpu_spent + time.process_time() - cpu_start
+    elapsed, cpu = so_far()
     return PretrainResult(float(np.mean(tail)), config.steps, tokens, elapsed, curve, final, heldout_curve, cpu)

@@ -71,6 +71,21 @@ def test_nsga2_trades_score_against_parameters(bench) -> None:
     assert front and all(not _dominates(o.values, t.values) for t in front for o in study.trials)
 
 
+def test_sampler_options_reach_optuna(bench) -> None:
+    """NSGA-II with a population of 4 breeds generations 1-2 within 12 trials (with the default 50, all are gen 0)."""
+    objective = StudyObjective(bench, "nano", ("score", "params"), seed=0)
+    key = optuna.samplers.NSGAIISampler._get_generation_key()
+    generations = {}
+    for options in ({}, {"population_size": 4}):
+        study = create_study(objective, "optuna-nsga2", seed=0, **options)
+        study.optimize(objective, n_trials=12)
+        generations[len(options)] = [t.system_attrs[key] for t in study.trials]
+    assert set(generations[0]) == {0}
+    assert generations[1] == [0] * 4 + [1] * 4 + [2] * 4
+    with pytest.raises(TypeError, match="population_siz"):
+        create_study(objective, "optuna-nsga2", seed=0, population_siz=4)
+
+
 def _dominates(a, b) -> bool:
     return a[0] >= b[0] and a[1] <= b[1] and (a[0] > b[0] or a[1] < b[1])
 

@@ -35,6 +35,7 @@ from flexibench.interop.pareto import TableFront, pareto_mask, table_front, to_m
 from flexibench.search.objective import Evaluation
 
 METHODS = ("optuna-nsga2", "optuna-tpe", "optuna-random", "boshnas-scalarised")
+NSGA_POPULATION = 20
 
 
 class ScalarisedObjective:
@@ -77,9 +78,19 @@ class ScalarisedObjective:
 
 
 def evaluated_cards(
-    method: str, bench: Any, front: TableFront, fidelity: str, seed: int, evals: int
+    method: str,
+    bench: Any,
+    front: TableFront,
+    fidelity: str,
+    seed: int,
+    evals: int,
+    population: int = NSGA_POPULATION,
 ) -> list[ModelCard]:
-    """The cards ``method`` evaluated, in order (``evals`` evaluations, one worker)."""
+    """The cards ``method`` evaluated, in order (``evals`` evaluations, one worker).
+
+    ``population`` is NSGA-II's generation size: Optuna's default (50) spends a 60-evaluation
+    budget on its random first generation, so the default here lets it evolve for several.
+    """
     if method == "boshnas-scalarised":
         from flexibench.search.runner import run_search
 
@@ -88,22 +99,23 @@ def evaluated_cards(
     from flexibench.interop.optuna_study import StudyObjective, create_study
 
     objective = StudyObjective(bench, fidelity, front.objectives, seed=seed)
-    study = create_study(objective, method, seed=seed)
+    options = {"population_size": population} if method == "optuna-nsga2" else {}
+    study = create_study(objective, method, seed=seed, **options)
     study.optimize(objective, n_trials=evals)
     return [ModelCard.from_json(t.user_attrs["card"]) for t in study.trials]
 
 
-def _job(job: tuple[str, str | None, str, tuple[str, ...], int, int]) -> list[str]:
+def _job(job: tuple[str, str | None, str, tuple[str, ...], int, int, int]) -> list[str]:
     """One (method, seed) run in a worker process: the evaluated cards as JSON."""
     import torch
 
     from flexibench.bench import load
 
-    method, table, fidelity, names, seed, evals = job
+    method, table, fidelity, names, seed, evals, population = job
     torch.set_num_threads(1)
     bench = load(table)
     front = table_front(bench, fidelity, names)
-    return [c.to_json() for c in evaluated_cards(method, bench, front, fidelity, seed, evals)]
+    return [c.to_json() for c in evaluated_cards(method, bench, front, fidelity, seed, evals, population)]
 
 
 def hypervolume_curve(bench: Any, front: TableFront, cards: Sequence[ModelCard], fidelity: str) -> np.ndarray:
@@ -179,6 +191,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fidelity", default=None)
     parser.add_argument("--out", default="leaderboards/multiobjective-nano")
     parser.add_argument("--processes", type=int, default=2, help="parallel runs (default 2)")
+    parser.add_argument(
+        "--population", type=int, default=NSGA_POPULATION, help=f"NSGA-II's generation size (default {NSGA_POPULATION})"
+    )
     args = parser.parse_args(argv)
     import torch
 
@@ -192,7 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     methods = [m.strip() for m in args.methods.split(",")]
     names = tuple(o.name for o in front.objectives)
-    jobs = [(m, str(bench.path), fidelity, names, s, args.evals) for m in methods for s in range(args.seeds)]
+    settings = (str(bench.path), fidelity, names)
+    jobs = [(m, *settings, s, args.evals, args.population) for m in methods for s in range(args.seeds)]
     with ProcessPoolExecutor(max_workers=max(1, args.processes), mp_context=get_context("spawn")) as pool:
         done = list(pool.map(_job, jobs))
     runs: dict[str, list[list[ModelCard]]] = {m: [] for m in methods}

@@ -33,8 +33,12 @@ __all__ = ["SAMPLERS", "OptunaOptimizer", "StudyObjective", "create_study", "mak
 SAMPLERS = ("optuna-tpe", "optuna-random", "optuna-cmaes", "optuna-nsga2", "optuna-gp")
 
 
-def make_sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
-    """Optuna's sampler called ``name`` (FlexiBench's palette names), with its defaults and ``seed``."""
+def make_sampler(name: str, seed: int, **options: Any) -> optuna.samplers.BaseSampler:
+    """Optuna's sampler called ``name`` (FlexiBench's palette names), with ``seed`` and its defaults.
+
+    ``options`` go to the sampler's constructor unchanged (for example NSGA-II's
+    ``population_size``), so a study can be set up as Optuna's own documentation sets it up.
+    """
     samplers = {
         "optuna-tpe": optuna.samplers.TPESampler,
         "optuna-random": optuna.samplers.RandomSampler,
@@ -44,7 +48,7 @@ def make_sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
     }
     if name not in samplers:
         raise ValueError(f"sampler: {name!r} is not allowed; allowed: {list(samplers)}")
-    return samplers[name](seed=seed)
+    return samplers[name](seed=seed, **options)
 
 
 def suggest_card(trial: optuna.trial.BaseTrial, space: DesignSpace, level: int = 1) -> ModelCard:
@@ -94,10 +98,15 @@ class StudyObjective:
         return values[0] if len(values) == 1 else values
 
 
-def create_study(objective: StudyObjective, sampler: str | optuna.samplers.BaseSampler, seed: int = 0) -> optuna.Study:
-    """An in-memory study whose directions match ``objective`` (``sampler``: a name of :data:`SAMPLERS` or one)."""
+def create_study(
+    objective: StudyObjective, sampler: str | optuna.samplers.BaseSampler, seed: int = 0, **options: Any
+) -> optuna.Study:
+    """An in-memory study whose directions match ``objective``.
+
+    ``sampler`` is a name of :data:`SAMPLERS` (built with ``seed`` and ``options``) or a sampler.
+    """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    chosen = make_sampler(sampler, seed) if isinstance(sampler, str) else sampler
+    chosen = make_sampler(sampler, seed, **options) if isinstance(sampler, str) else sampler
     return optuna.create_study(directions=objective.directions, sampler=chosen)
 
 

@@ -13,7 +13,6 @@ import hashlib
 import json
 import math
 import sys
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,31 +129,17 @@ def ensure_runs(
             optimizer_kwargs={algo: kwargs} if kwargs else None,
             progress=progress,
         )
-        if missing and processes > 1:
-            run_many([algo], objective, seeds=missing, **common)
-        for seed in missing if processes <= 1 else ():
-            tic = time.process_time()  # in this process: the run's own CPU cost, whatever the machine's load
-            run_many([algo], objective, seeds=[seed], **common)
-            record_cpu(out_dir, trajectory_path(out_dir, algo, seed), time.process_time() - tic)
+        if missing:
+            run_many([algo], objective, seeds=missing, **common)  # each run's summary holds its CPU seconds
         paths[algo] = [trajectory_path(out_dir, algo, s) for s in seeds]
     return paths
 
 
-CPU_FILE = "cpu_seconds.json"
-
-
-def record_cpu(out_dir: Path, path: Path, seconds: float) -> None:
-    """Remember a run's CPU seconds (measured when it ran in-process) beside its trajectory."""
-    file = Path(out_dir) / CPU_FILE
-    data = json.loads(file.read_text()) if file.is_file() else {}
-    data[path.stem] = round(seconds, 3)
-    tmp = file.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
-    tmp.replace(file)
+CPU_FILE = "cpu_seconds.json"  # older runs' CPU seconds; newer runs keep theirs in the trajectory's summary
 
 
 def cpu_of(path: Path) -> float:
-    """CPU seconds of the run at ``path`` if it ran in-process (NaN otherwise)."""
+    """CPU seconds of a run written before trajectories held them, from the side file of that time (else NaN)."""
     file = path.parent / CPU_FILE
     if not file.is_file():
         return math.nan
@@ -168,7 +153,7 @@ class Curves:
     best_observed: np.ndarray  # the best noisy score the algorithm saw
     best_true: np.ndarray  # the noise-free score (seed mean or surrogate mean) of that incumbent
     wall_s: np.ndarray  # wall seconds per run (ask + table lookups)
-    cpu_s: np.ndarray  # CPU seconds per run, when it ran in-process (NaN otherwise)
+    cpu_s: np.ndarray  # CPU seconds per run (NaN for runs made in a process pool before the summary held them)
     charged_s: np.ndarray  # simulated training seconds charged (transferred cards: the objective's transferred cost)
     full_s: np.ndarray  # simulated seconds had every card been pretrained (no transfer)
     finetune_s: np.ndarray  # the fine-tuning part of full_s
@@ -203,7 +188,7 @@ def load_curves(paths: Iterable[Path], budget: int, transfer_share: float | None
         obs.append(padded("best_score"))
         true.append(padded("best_true"))
         wall.append(float(summary.get("wall_s", math.nan)))
-        cpu.append(cpu_of(Path(path)))
+        cpu.append(float(summary.get("cpu_s", cpu_of(Path(path)))))  # runs before the summary held it: the side file
         if transfer_share is None:
             charged.append(sum(q["cost_s"] for q in queries))
         else:
@@ -269,6 +254,6 @@ def pool_optimum(bench: Any, fidelity: str, encoding: Encoding) -> float | None:
 
 
 def mean_cpu(curves: Curves) -> str:
-    """Mean CPU seconds per run for a table cell ("n/a" when no run was timed in-process)."""
+    """Mean CPU seconds per run for a table cell ("n/a" when no run's CPU time was recorded)."""
     values = curves.cpu_s[np.isfinite(curves.cpu_s)]
     return f"{values.mean():.1f}" if len(values) else "n/a"

@@ -24,6 +24,7 @@ from flexibench.search import (
     make_encoding,
     make_optimizer,
     read_trajectory,
+    run_many,
     run_search,
 )
 from flexibench.search.gobi import AdaHessian, gobi, snap
@@ -150,6 +151,14 @@ def test_transfers_are_charged_fine_tune_only(objective: SyntheticObjective) -> 
         transfers += expected
         done.append((q["time_s"], card))
     assert 0 < transfers < len(result.queries) and result.summary["transfers"] == transfers
+
+
+def test_a_run_records_its_own_cpu_seconds(objective: SyntheticObjective, tmp_path) -> None:
+    """In-process and in a process pool alike, the summary holds the run's CPU seconds (the leaderboards' cost)."""
+    paths = run_many(["rs", "boshnas"], objective, budget=12, seeds=[0], out_dir=tmp_path, processes=2)
+    cpu = {p.stem: read_trajectory(p)[-1]["cpu_s"] for p in paths}
+    assert all(0 < c <= read_trajectory(p)[-1]["wall_s"] * 2 + 0.1 for c, p in zip(cpu.values(), paths))
+    assert cpu["boshnas-seed0"] > cpu["rs-seed0"]  # the surrogate's fits cost CPU; random draws almost none
 
 
 class ProtocolOnly:

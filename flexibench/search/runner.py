@@ -270,7 +270,7 @@ class _Simulation:
         incumbent = (self.best_score, self.best_true, regret)
         return QueryRow.of(step, event, true, incumbent, converged)
 
-    def summary(self, wall_s: float) -> dict[str, Any]:
+    def summary(self, wall_s: float, cpu_s: float) -> dict[str, Any]:
         done = bool(self.rows)
         return {
             "type": "summary",
@@ -281,6 +281,7 @@ class _Simulation:
             "regret": self.rows[-1].regret if done else None,
             "sim_time_s": self.clock,
             "wall_s": wall_s,
+            "cpu_s": cpu_s,  # this process's CPU seconds for the run: its own cost, whatever else the machine ran
             "converged_at_step": self.converged_at,
             "transfers": sum(1 for row in self.rows if row.transferred),
             "resumed": sum(1 for row in self.rows if row.resumed),
@@ -352,10 +353,11 @@ def run_search(
         "flexibench": __version__,
         **obj.describe(),
     }
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     simulation = _Simulation(optimizer, obj, len(enc), budget, time_budget_s, tau, np.random.default_rng(noise_seed))
     rows = simulation.run(workers)
-    records = [header, *(row.to_record() for row in rows), simulation.summary(time.perf_counter() - started)]
+    summary = simulation.summary(time.perf_counter() - started, time.process_time() - cpu_started)
+    records = [header, *(row.to_record() for row in rows), summary]
     result = RunResult(optimizer.name, seed, records)
     if out_dir is not None:
         result.path = write_trajectory(records, Path(out_dir) / f"{optimizer.name}-seed{seed}.jsonl")

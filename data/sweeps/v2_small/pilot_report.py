@@ -1,13 +1,17 @@
 """The long fidelity's pilot, read back: held-out loss by checkpoint, and how settled the ranking is per budget.
 
     python data/sweeps/v2_small/pilot_report.py [--recipe data/sweeps/v2_small/small-pilot-8k.yaml] \
-        [--states ~/.cache/flexibench/training-state] [--out data/sweeps/v2_small/pilot_report.md]
+        [--states ~/.cache/flexibench/training-state] [--out data/sweeps/v2_small/pilot_report.md] [--require 8000]
 
 Finished records come from the journal shards of the stage's recipe (``data/shards/<recipe name>``).
 With ``--states``, evaluations still running add their curve so far (read from their training
 state, marked "running"); they enter the loss table only, never the tau table, which needs every
 card's whole curve. A later stage's records are checked against the first stage's on the steps
 both have: a constant-rate run extended or run again must reproduce them exactly.
+
+``--require BUDGET`` exits with status 1 unless that budget meets the long fidelity's criteria
+(:func:`criteria`), so a sweep script can refuse to start the anchor set on a budget the pilot
+has not shown to be settled.
 """
 
 from __future__ import annotations
@@ -31,6 +35,11 @@ from flexibench.train.evaluate import training_state
 
 HERE = Path(__file__).resolve().parent
 FIRST_STAGE = HERE / "small-pilot.yaml"
+PILOT_CARDS = 12
+TAU_HALF = 0.9  # Kendall tau of the half-budget checkpoint against the budget, at least
+PLATEAU_STEP, PLATEAU_DROP = 1000, 1.0  # the reference BERT is on its plateau at step 1,000 (every BERT card is)
+REFERENCE = "bert-mini"
+ORDERINGS = (("bert-mini", "bert-tiny"), ("bert-2-256", "bert-tiny"))  # Turc et al. 2019: left below right in loss
 
 
 def _name(card: ModelCard) -> str:
@@ -68,7 +77,33 @@ def _reproduced(records: list[ResultRecord], first: Path) -> list[str]:
     return lines
 
 
-def report(recipe_path: Path, shards: Path, states: Path | None) -> str:
+def criteria(losses: dict[str, dict[int, float]], agreement, budget: int) -> list[tuple[str, bool]]:
+    """The long fidelity's budget criteria (issue text, part 3), each with whether ``budget`` meets it.
+
+    Every pilot card finished; ``tau_half`` at the budget at least :data:`TAU_HALF`; the
+    reference BERT off its plateau by half the budget (its loss at half the budget at least
+    :data:`PLATEAU_DROP` nats under its loss at :data:`PLATEAU_STEP`); and the orderings known
+    from fully trained BERTs hold at the budget.
+    """
+    out = [(f"all {PILOT_CARDS} pilot cards finished ({len(losses)})", len(losses) >= PILOT_CARDS)]
+    row = agreement[agreement["budget"] == budget]
+    tau = float(row["tau_half"].iloc[0]) if len(row) else math.nan
+    out.append((f"tau_half at {budget} >= {TAU_HALF} ({tau:.2f})", bool(tau >= TAU_HALF)))
+    ref = losses.get(REFERENCE, {})
+    drop = ref.get(PLATEAU_STEP, math.nan) - ref.get(budget // 2, math.nan)
+    out.append(
+        (
+            f"{REFERENCE} at step {budget // 2} at least {PLATEAU_DROP} nats under step {PLATEAU_STEP} ({drop:.2f})",
+            bool(drop >= PLATEAU_DROP),
+        )
+    )
+    for better, worse in ORDERINGS:
+        a, b = losses.get(better, {}).get(budget, math.nan), losses.get(worse, {}).get(budget, math.nan)
+        out.append((f"{better} below {worse} at {budget} ({a:.2f} < {b:.2f})", bool(a < b)))
+    return out
+
+
+def report(recipe_path: Path, shards: Path, states: Path | None, require: int | None = None) -> tuple[str, bool]:
     records = [r for r in read_shards(expand_shard_paths([shards])) if r.status == "ok"]
     recipe = load_recipe(recipe_path)
     vocab, per_step = int(recipe.vocab_size), recipe.pretrain.batch_size * recipe.pretrain.seq_len
@@ -121,26 +156,34 @@ def report(recipe_path: Path, shards: Path, states: Path | None) -> str:
             "|---|---:|---:|",
             *reproduced,
         ]
+    passed = True
+    if require is not None:
+        checks = criteria(losses, agreement, require)
+        passed = all(ok for _, ok in checks)
+        lines += ["", f"Criteria for a budget of {require} steps: {'met' if passed else 'NOT met'}.", ""]
+        lines += [f"- [{'x' if ok else ' '}] {text}" for text, ok in checks]
     lines.append("")
     lines.append(
         f"Scores are `100 * (1 - loss / ln {vocab})` (mlm_score); e.g. loss 4.0 = {mlm_score(4.0, vocab):.2f}."
     )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n", passed
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipe", type=Path, default=FIRST_STAGE, help="the stage's recipe file")
     parser.add_argument("--shards", type=Path, default=None, help="default: data/shards/<recipe name>")
     parser.add_argument("--states", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=HERE / "pilot_report.md")
+    parser.add_argument("--require", type=int, default=None, help="exit 1 unless this budget meets the criteria")
     args = parser.parse_args()
     torch.set_num_threads(1)
     shards = args.shards or Path("data/shards") / load_recipe(args.recipe).name
-    text = report(args.recipe, shards, args.states)
+    text, passed = report(args.recipe, shards, args.states, args.require)
     args.out.write_text(text)
     print(text)
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -84,6 +84,8 @@ def test_sampler_options_reach_optuna(bench) -> None:
     assert generations[1] == [0] * 4 + [1] * 4 + [2] * 4
     with pytest.raises(TypeError, match="population_siz"):
         create_study(objective, "optuna-nsga2", seed=0, population_siz=4)
+    with pytest.raises(ValueError, match="need a sampler name"):
+        create_study(objective, optuna.samplers.NSGAIISampler(seed=0), population_size=4)
 
 
 def _dominates(a, b) -> bool:

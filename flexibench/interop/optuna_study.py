@@ -105,6 +105,8 @@ def create_study(
 
     ``sampler`` is a name of :data:`SAMPLERS` (built with ``seed`` and ``options``) or a sampler.
     """
+    if options and not isinstance(sampler, str):
+        raise ValueError(f"sampler options {sorted(options)} need a sampler name; this sampler is already built")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     chosen = make_sampler(sampler, seed, **options) if isinstance(sampler, str) else sampler
     return optuna.create_study(directions=objective.directions, sampler=chosen)

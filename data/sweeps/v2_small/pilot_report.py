@@ -104,7 +104,8 @@ def criteria(losses: dict[str, dict[int, float]], agreement, budget: int) -> lis
 
 
 def report(recipe_path: Path, shards: Path, states: Path | None, require: int | None = None) -> tuple[str, bool]:
-    records = [r for r in read_shards(expand_shard_paths([shards])) if r.status == "ok"]
+    found = shards.is_dir() and any(shards.glob("*.jsonl"))  # a stage not begun yet has no records
+    records = [r for r in read_shards(expand_shard_paths([shards])) if r.status == "ok"] if found else []
     recipe = load_recipe(recipe_path)
     vocab, per_step = int(recipe.vocab_size), recipe.pretrain.batch_size * recipe.pretrain.seq_len
     scores, budgets = curve_column(records)

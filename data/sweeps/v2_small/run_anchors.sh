@@ -13,7 +13,8 @@ cd "$(dirname "$0")/../../.."
 here=data/sweeps/v2_small
 budget=$(python -c "from flexibench.core.recipes import load_recipe; print(load_recipe('$here/small.yaml').pretrain.steps)")
 states="${FLEXIBENCH_CACHE:-$HOME/.cache/flexibench}/training-state"
-python "$here/pilot_report.py" --recipe "$here/small-pilot-8k.yaml" --shards "${SHARDS:-data/shards}/small-pilot-8k" \
+pilot_stage="${PILOT_STAGE:-small-pilot-16k}"  # the pilot stage whose curves judge the budget (any budget up to its length)
+python "$here/pilot_report.py" --recipe "$here/$pilot_stage.yaml" --shards "${SHARDS:-data/shards}/$pilot_stage" \
   --require "$budget" --out "${TMPDIR:-/tmp}/pilot_report_check.md" > /dev/null \
   || { echo "the pilot does not (yet) show a budget of $budget steps settled: see ${TMPDIR:-/tmp}/pilot_report_check.md" >&2; exit 1; }
 for stage in "pilot_cards.txt 0" "pilot_cards.txt 1" "../v2_anchor_cards.txt 0"; do

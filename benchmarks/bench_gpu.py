@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_harness import VOCAB, _batches, step_flops  # noqa: E402  (beside this script)
+from bench_harness import VOCAB, _batches, hf_step, step_flops  # noqa: E402  (beside this script)
 from hf_twins import hf_twin  # noqa: E402
 
 from flexibench.core import ModelCard  # noqa: E402
@@ -76,17 +76,7 @@ def twin(card: ModelCard, precision: str, device: torch.device, batch: int, seq_
     model = hf_twin(card, VOCAB, seq_len)
     if model is None:
         return {"error": "no Hugging Face twin"}
-    model = model.to(device).train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=5e-4)
-
-    def step(inputs, labels) -> None:  # noqa: ANN001
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-            loss = model(input_ids=inputs, labels=labels).loss
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-
+    step = hf_step(model.to(device).train(), precision, device.type, lr=5e-4)
     try:
         return _timed(step, device, batch, seq_len, warmup, steps)
     except RuntimeError as exc:  # e.g. an FFT that bfloat16 does not support

@@ -138,6 +138,23 @@ def worker_flexibert(card_text: str, precision: str, batch: int, seq_len: int, c
     return {"s_per_step": seconds, "warmup_s": warm}
 
 
+def hf_step(model, precision: str, device_type: str, lr: float):  # noqa: ANN001, ANN201
+    """One training step of a Hugging Face twin: its own loss under the precision, AdamW, clipping at 1.0."""
+    import torch
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+
+    def step(inputs, labels) -> None:  # noqa: ANN001
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+            loss = model(input_ids=inputs, labels=labels).loss
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+
+    return step
+
+
 def worker_hf(card_text: str, precision: str, batch: int, seq_len: int, steps: int) -> dict:
     """The Hugging Face twin of the card, its own loss, the same masking, optimizer and clipping."""
     import torch
@@ -149,17 +166,7 @@ def worker_hf(card_text: str, precision: str, batch: int, seq_len: int, steps: i
     model = hf_twin(ModelCard.parse(card_text), VOCAB, seq_len)
     if model is None:
         return {"error": "no Hugging Face twin"}
-    model.train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-
-    def step(inputs, labels) -> None:  # noqa: ANN001
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
-            loss = model(input_ids=inputs, labels=labels).loss
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-
+    step = hf_step(model.train(), precision, "cpu", lr=1e-3)
     try:
         seconds, warm = _time_steps(step, batch, seq_len, warmup=3, steps=steps)
     except RuntimeError as exc:  # e.g. an FFT that bfloat16 does not support

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The long fidelity's anchor set (data/sweeps/v2_anchor_cards.txt, 48 cards; rule in docs/harness.md), recipe
-# `small`, after the pilot (run_pilot.sh). Refuses to start unless the pilot's second stage shows the recipe's
-# budget settled (pilot_report.py --require). In order:
+# `small`, after the pilot (run_pilot.sh). Refuses to start unless the pilot's stage of that length (or the next
+# longer one) shows the recipe's budget settled (pilot_report.py --require). In order:
 #   1. the 12 pilot cards, seed 0: their pretraining is the pilot's kept state, so only fine-tuning runs;
 #   2. the same 12 cards, seed 1 (the second seed the per-task signal needs: pretraining and fine-tuning);
 #   3. the other 36 anchors, seed 0.
@@ -13,7 +13,11 @@ cd "$(dirname "$0")/../../.."
 here=data/sweeps/v2_small
 budget=$(python -c "from flexibench.core.recipes import load_recipe; print(load_recipe('$here/small.yaml').pretrain.steps)")
 states="${FLEXIBENCH_CACHE:-$HOME/.cache/flexibench}/training-state"
-pilot_stage="${PILOT_STAGE:-small-pilot-16k}"  # the pilot stage whose curves judge the budget (any budget up to its length)
+# the pilot stage whose curves judge the budget: the shortest one at least as long (any budget up to its length)
+pilot_stage="${PILOT_STAGE:-}"
+for k in 8 10 12 14 16; do
+  if [ -z "$pilot_stage" ] && [ $((k * 1000)) -ge "$budget" ]; then pilot_stage="small-pilot-${k}k"; fi
+done
 python "$here/pilot_report.py" --recipe "$here/$pilot_stage.yaml" --shards "${SHARDS:-data/shards}/$pilot_stage" \
   --require "$budget" --out "${TMPDIR:-/tmp}/pilot_report_check.md" > /dev/null \
   || { echo "the pilot does not (yet) show a budget of $budget steps settled: see ${TMPDIR:-/tmp}/pilot_report_check.md" >&2; exit 1; }

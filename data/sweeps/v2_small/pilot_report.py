@@ -9,6 +9,10 @@ state, marked "running"); they enter the loss table only, never the tau table, w
 card's whole curve. A later stage's records are checked against the first stage's on the steps
 both have: a constant-rate run extended or run again must reproduce them exactly.
 
+With ``--table`` (the packed table; default ``flexibench.load()``'s), the report also ranks the
+finished cards by their score at the table's default fidelity (``nano``) and gives its Kendall tau
+against every budget: how far the cheap fidelity already orders the cards as the long one does.
+
 ``--require BUDGET`` exits with status 1 unless that budget meets the long fidelity's criteria
 (:func:`criteria`), so a sweep script can refuse to start the anchor set on a budget the pilot
 has not shown to be settled.
@@ -77,6 +81,27 @@ def _reproduced(records: list[ResultRecord], first: Path) -> list[str]:
     return lines
 
 
+def nano_agreement(
+    records: list[ResultRecord], scores: np.ndarray, budgets: list[int], per_step: int, table: str | None
+) -> tuple[str, list[str]]:
+    """Table rows: Kendall tau of the table's default-fidelity score against the stage's at every 1,000 steps."""
+    from scipy.stats import kendalltau
+
+    import flexibench
+
+    bench = flexibench.load(table)
+    cheap = np.array([bench.query(ModelCard.from_dict(r.card)).score for r in records])
+    lines = []
+    for j, b in enumerate(budgets):
+        at = scores[:, j]
+        both = np.isfinite(at)
+        if b % 1000 or both.sum() < 3:
+            continue
+        tau = kendalltau(cheap[both], at[both]).statistic
+        lines.append(f"| {b} | {b * per_step / 1e6:.1f}M | {int(both.sum())} | {tau:.2f} |")
+    return bench.default_fidelity, lines
+
+
 def criteria(losses: dict[str, dict[int, float]], agreement, budget: int) -> list[tuple[str, bool]]:
     """The long fidelity's budget criteria (issue text, part 3), each with whether ``budget`` meets it.
 
@@ -103,7 +128,9 @@ def criteria(losses: dict[str, dict[int, float]], agreement, budget: int) -> lis
     return out
 
 
-def report(recipe_path: Path, shards: Path, states: Path | None, require: int | None = None) -> tuple[str, bool]:
+def report(
+    recipe_path: Path, shards: Path, states: Path | None, require: int | None = None, table: str | None = None
+) -> tuple[str, bool]:
     found = shards.is_dir() and any(shards.glob("*.jsonl"))  # a stage not begun yet has no records
     records = [r for r in read_shards(expand_shard_paths([shards])) if r.status == "ok"] if found else []
     recipe = load_recipe(recipe_path)
@@ -146,6 +173,17 @@ def report(recipe_path: Path, shards: Path, states: Path | None, require: int | 
             f"| {row.budget} | {row.budget * per_step / 1e6:.1f}M | {row.half} | {row.cards} | "
             f"{row.tau_half:.2f} | {row.tau_final:.2f} |"
         )
+    if records:
+        cheap, rows = nano_agreement(records, scores, budgets, per_step, table)
+        lines += [
+            "",
+            f"`{cheap}` (the table's default fidelity, seed means) against this stage: Kendall tau over the",
+            "finished cards between their table score and their score at each budget.",
+            "",
+            "| budget (steps) | tokens | cards | tau |",
+            "|---:|---:|---:|---:|",
+            *rows,
+        ]
     reproduced = _reproduced(records, shards.parent / "small-pilot") if recipe.name != "small-pilot" else []
     if reproduced:
         lines += [
@@ -176,11 +214,12 @@ def main() -> int:
     parser.add_argument("--shards", type=Path, default=None, help="default: data/shards/<recipe name>")
     parser.add_argument("--states", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=HERE / "pilot_report.md")
+    parser.add_argument("--table", default=None, help="the packed table (default: flexibench.load()'s)")
     parser.add_argument("--require", type=int, default=None, help="exit 1 unless this budget meets the criteria")
     args = parser.parse_args()
     torch.set_num_threads(1)
     shards = args.shards or Path("data/shards") / load_recipe(args.recipe).name
-    text, passed = report(args.recipe, shards, args.states, args.require)
+    text, passed = report(args.recipe, shards, args.states, args.require, args.table)
     args.out.write_text(text)
     print(text)
     return 0 if passed else 1

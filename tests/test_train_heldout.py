@@ -109,6 +109,16 @@ def test_checkpoints_are_logged(data_dir, caplog) -> None:  # noqa: F811
     assert any("step 2/4: held-out loss" in message for message in caplog.messages)
 
 
+def test_fine_tuned_tasks_are_logged(data_dir, caplog) -> None:  # noqa: F811
+    recipe = tiny_recipe("tiny-ft", steps=2)
+    with caplog.at_level("INFO", logger="flexibench.train.evaluate"):
+        record = evaluate("bert-tiny", recipe, seed=0, data_dir=data_dir, device="cpu")
+    assert record.status == "ok", record.error
+    logged = [m for m in caplog.messages if " fine-tuned on " in m]
+    assert [m.split(" fine-tuned on ")[1].split(":")[0] for m in logged] == list(record.task_scores)
+    assert all(m.startswith("2x[SA-SDP h128 n2 f512]") for m in logged), logged
+
+
 def _counting_steps(monkeypatch, kill_at: int | None = None) -> list[int]:  # noqa: ANN001
     """Count the optimizer steps the harness takes from now on; the ``kill_at``-th one is killed (once)."""
     from flexibench.train import pretrain as harness

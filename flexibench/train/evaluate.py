@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import logging
 import math
 import os
 import platform
@@ -36,6 +37,8 @@ from flexibench.train.glue import TaskData, carve, local_split_file, read_hub, r
 from flexibench.train.outcome import Measured, Outcome, record_of
 from flexibench.train.pretrain import TrainingState, pretrain
 from flexibench.train.tokenizer import get_tokenizer
+
+log = logging.getLogger(__name__)  # one line per fine-tuned task at INFO, like pretraining's checkpoints
 
 
 def resolve_data_dir(data_dir: str | Path | None) -> Path:
@@ -372,6 +375,15 @@ class _Tasks:
         metrics = {**result.metrics, "val": result.val_score, "epochs": float(result.epochs)}
         split = {**notes, "status": "run", "hparams": result.hparams, "trials": result.trials}
         measured.task(task, result.score, metrics, result.loss, split)
+        log.info(
+            "%s fine-tuned on %s: test %.2f, validation %.2f, %d epoch(s) (%.0f s)",
+            self.encoder.card.short(),
+            task,
+            result.score,
+            result.val_score,
+            result.epochs,
+            time.perf_counter() - started,
+        )
 
 
 def _transfer(source: str | Path | torch.nn.Module, model: torch.nn.Module) -> str:

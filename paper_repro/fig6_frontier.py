@@ -23,6 +23,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 import flexibench  # noqa: E402
+from flexibench.bench.latency_table import LATENCY_LABEL  # noqa: E402
 
 HERE = Path(__file__).parent
 
@@ -68,7 +69,7 @@ def claims(frame: pd.DataFrame) -> list[str]:
 
 COSTS = {  # cost column -> (scale, axis label)
     "params": (1e-6, "parameters (millions, vocabulary 8,192)"),
-    "latency_ms": (1.0, "CPU inference latency (ms, batch 1 x 128 tokens, fp32, 1 thread)"),
+    "latency_ms": (1.0, LATENCY_LABEL),
 }
 
 

@@ -51,6 +51,8 @@ MACHINE_KEYS = ("cpu_model", "threads", "torch", "cpu_capability")
 #: Per-card /archs columns a table gains from latency shards (NaN where a card is unmeasured).
 #: ``latency_ms`` is batch 1 (one request), the usual meaning of inference latency.
 COLUMNS = tuple(schema.OPTIONAL_ARCH_COLUMNS)
+#: Axis label of ``latency_ms`` in every figure (the settings ``flexibench latency run`` measures with).
+LATENCY_LABEL = "CPU inference latency (ms, batch 1 x 128 tokens, fp32, 1 thread)"
 #: Column -> (batch size, statistic) it is built from.
 _SOURCE = {
     "latency_ms": (1, "norm"),

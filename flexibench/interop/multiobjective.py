@@ -131,14 +131,17 @@ def _plot(bench: Any, front: TableFront, runs: dict[str, list[list[ModelCard]]],
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from flexibench.bench.flops import DEFAULT_SEQ_LEN
+    from flexibench.bench.latency_table import LATENCY_LABEL
     from flexibench.search.palette import colour
     from flexibench.search.plots import mean_band
 
-    labels = {"score": f"score at {fidelity} (held-out MLM, points)", "params": "parameters (millions)"}
-    from flexibench.bench.flops import DEFAULT_SEQ_LEN
-
-    labels["flops"] = f"encoder forward FLOPs per {DEFAULT_SEQ_LEN}-token sequence (billions)"
-    labels["latency_ms"] = f"CPU inference latency (ms, batch 1 x {DEFAULT_SEQ_LEN} tokens, fp32, 1 thread)"
+    labels = {
+        "score": f"score at {fidelity} (held-out MLM, points)",
+        "params": "parameters (millions)",
+        "flops": f"encoder forward FLOPs per {DEFAULT_SEQ_LEN}-token sequence (billions)",
+        "latency_ms": LATENCY_LABEL,
+    }
     scale = {"params": 1e-6, "flops": 1e-9}
     x_name, y_name = front.objectives[1].name, front.objectives[0].name
     xi, yi = 1, 0

@@ -382,7 +382,7 @@ class _Tasks:
             result.score,
             result.val_score,
             result.epochs,
-            time.perf_counter() - started,
+            result.time_s,
         )
 
 

@@ -90,7 +90,7 @@ def nano_agreement(
     import flexibench
 
     bench = flexibench.load(table)
-    cheap = np.array([bench.query(ModelCard.from_dict(r.card)).score for r in records])
+    cheap = bench.query_many([ModelCard.from_dict(r.card) for r in records])["score"]
     lines = []
     for j, b in enumerate(budgets):
         at = scores[:, j]

@@ -14,10 +14,9 @@ here=data/sweeps/v2_small
 budget=$(python -c "from flexibench.core.recipes import load_recipe; print(load_recipe('$here/small.yaml').pretrain.steps)")
 states="${FLEXIBENCH_CACHE:-$HOME/.cache/flexibench}/training-state"
 # the pilot stage whose curves judge the budget: the shortest one at least as long (any budget up to its length)
-pilot_stage="${PILOT_STAGE:-}"
-for k in 8 10 12 14 16; do
-  if [ -z "$pilot_stage" ] && [ $((k * 1000)) -ge "$budget" ]; then pilot_stage="small-pilot-${k}k"; fi
-done
+pilot_stage="${PILOT_STAGE:-$(python -c "from pathlib import Path; from flexibench.core.recipes import load_recipe
+stages = sorted((load_recipe(p).pretrain.steps, p.stem) for p in Path('$here').glob('small-pilot*.yaml'))
+print(next((name for steps, name in stages if steps >= $budget), ''))")}"
 python "$here/pilot_report.py" --recipe "$here/$pilot_stage.yaml" --shards "${SHARDS:-data/shards}/$pilot_stage" \
   --require "$budget" --out "${TMPDIR:-/tmp}/pilot_report_check.md" > /dev/null \
   || { echo "the pilot does not (yet) show a budget of $budget steps settled: see ${TMPDIR:-/tmp}/pilot_report_check.md" >&2; exit 1; }

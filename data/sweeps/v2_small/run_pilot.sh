@@ -16,15 +16,19 @@ cd "$(dirname "$0")/../../.."
 here=data/sweeps/v2_small
 shards="${SHARDS:-data/shards}"
 states="${FLEXIBENCH_CACHE:-$HOME/.cache/flexibench}/training-state"
-for stage in "small-pilot pilot_cards.txt 0" "small-pilot-8k pilot_cards_8k.txt 0" \
-  "small-pilot-10k pilot_cards_long.txt 10000" "small-pilot-12k pilot_cards_long.txt 12000" \
-  "small-pilot-14k pilot_cards_long.txt 14000" "small-pilot-16k pilot_cards_long.txt 16000"; do
-  read -r recipe cards budget <<< "$stage"
+steps_of() { python -c "from flexibench.core.recipes import load_recipe; print(load_recipe('$1').pretrain.steps)"; }
+# recipe, card list, and whether the criteria are checked at the recipe's budget after the stage
+for stage in "small-pilot pilot_cards.txt no" "small-pilot-8k pilot_cards_8k.txt no" \
+  "small-pilot-10k pilot_cards_long.txt yes" "small-pilot-12k pilot_cards_long.txt yes" \
+  "small-pilot-14k pilot_cards_long.txt yes" "small-pilot-16k pilot_cards_long.txt yes"; do
+  read -r recipe cards check <<< "$stage"
   FLEXIBENCH_LOG=info flexibench sweep --cards "$here/$cards" \
     --recipe "$here/$recipe.yaml" --seeds 0 --workers "${WORKERS:-2}" --threads 1 \
     --data "${FLEXIBENCH_DATA:-../shared/data}" --out "$shards/$recipe" --no-progress \
     --state-dir "$states" --snapshot-every 1000
-  if [ "$budget" -gt 0 ] && python "$here/pilot_report.py" --recipe "$here/$recipe.yaml" --shards "$shards/$recipe" \
+  [ "$check" = yes ] || continue
+  budget=$(steps_of "$here/$recipe.yaml")
+  if python "$here/pilot_report.py" --recipe "$here/$recipe.yaml" --shards "$shards/$recipe" \
     --require "$budget" --out "${TMPDIR:-/tmp}/pilot_report_$recipe.md" > /dev/null; then
     echo "the pilot meets the criteria at $budget steps (${TMPDIR:-/tmp}/pilot_report_$recipe.md): set small.yaml's budget" >&2
     break

@@ -73,6 +73,8 @@ def test_normalisation_removes_a_linear_drift():
     factor = got / np.array(true)
     np.testing.assert_allclose(factor, factor[0], rtol=1e-9)
     assert 1.0 < factor[0] < 1.5
+    # in units of the run's typical reference time, each card reads its true ratio to the reference (10 ms)
+    np.testing.assert_allclose(got / summary.typical_cpu_ms[1], np.array(true) / 10.0, rtol=1e-9)
     assert np.ptp(raw / np.array(true)) > 0.3  # the raw times carry the drift
     b32 = np.array([summary.values[card_hash(c)]["latency_b32_ms"] for c in cards])
     np.testing.assert_allclose(b32 / (30 * np.array(true)), factor[0] * 1.0, rtol=1e-9)

@@ -132,6 +132,7 @@ class LatencySummary:
     settings: dict[str, Any]
     reference: str  # the reference card's JSON
     reference_cpu_ms: dict[int, list[float]] = field(default_factory=dict)  # batch -> every measurement
+    typical_cpu_ms: dict[int, float] = field(default_factory=dict)  # batch -> the time normalised values are scaled to
     cards_measured: int = 0
 
     def spread(self, batch: int) -> dict[str, float]:
@@ -214,6 +215,7 @@ def summarise(payloads: Sequence[dict[str, Any]]) -> LatencySummary:
         settings=references[0]["settings"],
         reference=references[0]["card"],
         reference_cpu_ms=ref_times,
+        typical_cpu_ms=typical,
         cards_measured=len(values),
     )
 

@@ -84,9 +84,7 @@ def main() -> int:
             "max_abs_difference_after_10": largest,
             "share_differing": share,
         }
-        print(
-            f"{name}: loop {loop:.1f} ms, fused {fused:.1f} ms; after 10 steps max |diff| {largest:.1e} ({share:.1%})"
-        )
+        print(f"{name}: loop {loop:.1f} ms, fused {fused:.1f} ms; after 10 steps |diff| <= {largest:.1e} ({share:.1%})")
     if args.out:
         args.out.write_text(json.dumps(rows, indent=1) + "\n")
     return 0

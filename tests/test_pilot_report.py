@@ -1,0 +1,103 @@
+"""The long fidelity's budget gate (data/sweeps/v2_small/pilot_report.py): criteria, swapped pairs, family order.
+
+``run_anchors.sh`` refuses to start the anchor set unless ``criteria`` passes, so the gate is checked
+here on synthetic curves whose answers are known, and the swap count against scipy's Kendall tau.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.stats import kendalltau
+
+from flexibench.bench.noise import budget_agreement
+
+SCRIPT = Path(__file__).resolve().parents[1] / "data" / "sweeps" / "v2_small" / "pilot_report.py"
+
+
+@pytest.fixture(scope="module")
+def pilot_report():
+    spec = importlib.util.spec_from_file_location("pilot_report", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+NAMES = [f"{family}-{size}" for family in ("bert", "convbert", "fnet") for size in ("mini", "2-256", "4-128", "tiny")]
+BUDGETS = [1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000]
+
+
+def curves(final: dict[str, float], half_order: list[str] | None = None) -> dict[str, dict[int, float]]:
+    """Falling curves ending at ``final``; at half of 8,000 the cards rank as ``half_order`` (default: as at 8,000).
+
+    Every card sits at 6.5 at step 1,000 (BERT's plateau), falls linearly to its step-4,000 loss, then to
+    its final loss.
+    """
+    half_order = half_order or sorted(final, key=final.get)
+    at_half = {name: 4.0 + 0.05 * rank for rank, name in enumerate(half_order)}
+    out = {}
+    for name in final:
+        points = {1000: 6.5, 4000: at_half[name], 8000: final[name]}
+        xs = sorted(points)
+        out[name] = {b: float(np.interp(b, xs, [points[x] for x in xs])) for b in BUDGETS}
+    return out
+
+
+def agreement_of(losses: dict[str, dict[int, float]]):
+    scores = np.array([[-losses[n][b] for b in BUDGETS] for n in losses])
+    return budget_agreement(scores, BUDGETS)
+
+
+def settled_final() -> dict[str, float]:
+    return {name: 3.0 + 0.04 * i for i, name in enumerate(NAMES)}  # bert-mini lowest, fnet-tiny highest
+
+
+def test_a_settled_budget_passes_every_criterion(pilot_report):
+    losses = curves(settled_final())
+    checks = pilot_report.criteria(losses, agreement_of(losses), 8000)
+    assert all(ok for _, ok in checks), checks
+    assert pilot_report.swapped_pairs(losses, 8000) == []
+
+
+def test_a_moving_ranking_fails_tau_half_and_the_swaps_give_kendall_tau(pilot_report):
+    final = settled_final()
+    half = sorted(final, key=final.get)
+    half = half[3:] + half[:3]  # the three best at the budget were the last three at half of it
+    losses = curves(final, half)
+    checks = dict(pilot_report.criteria(losses, agreement_of(losses), 8000))
+    assert [ok for text, ok in checks.items() if text.startswith("tau_half")] == [False]
+    swaps = pilot_report.swapped_pairs(losses, 8000)
+    assert len(swaps) == 3 * 9  # each of the three moved cards passes the nine others
+    pairs = math.comb(len(final), 2)
+    tau = kendalltau([losses[n][4000] for n in NAMES], [losses[n][8000] for n in NAMES]).statistic
+    assert tau == pytest.approx(1 - 2 * len(swaps) / pairs)
+    assert all(row.startswith("| bert-") for row in swaps)  # the card ahead at the budget comes first
+
+
+def test_bert_on_its_plateau_or_below_bert_tiny_fails(pilot_report):
+    losses = curves(settled_final())
+    losses["bert-mini"] = {b: 6.5 - 0.1 * (b / 8000) for b in BUDGETS}  # never leaves the plateau
+    checks = pilot_report.criteria(losses, agreement_of(losses), 8000)
+    failed = [text for text, ok in checks if not ok]
+    assert any("nats under step 1000" in t for t in failed)
+    assert any(t.startswith("bert-mini below bert-tiny") for t in failed)
+
+
+def test_fewer_than_twelve_cards_fail(pilot_report):
+    losses = curves(settled_final())
+    del losses["fnet-tiny"]
+    checks = pilot_report.criteria(losses, agreement_of(losses), 8000)
+    assert not checks[0][1]
+
+
+def test_family_order_marks_fnet_ahead_of_bert(pilot_report):
+    final = settled_final()
+    final["fnet-tiny"] = final["bert-tiny"] - 0.01
+    rows = pilot_report.family_order(curves(final), [8000])
+    by_size = dict(zip(pilot_report.SIZES, rows))
+    assert by_size["tiny"] == "| tiny | F < B < C (FNet ahead) |"
+    assert by_size["mini"] == "| mini | B < C < F |"

@@ -310,3 +310,22 @@ def test_ray_driver_killed_alone_leaves_nothing_and_no_duplicate(data_dir, tmp_p
     assert seen["started"] >= 3  # GCS, raylet and at least one worker
     assert seen["left"] == [], seen
     assert seen["lines"] == seen["keys"] == 4, seen
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="max_tasks_per_child needs Python 3.11")
+def test_every_pool_evaluation_runs_in_a_fresh_worker(tmp_path, monkeypatch) -> None:
+    """Workers are not reused: three jobs on two workers start three processes (each reports its pid)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from flexibench.train import runners
+
+    pids: list[int] = []
+
+    class Recording(ProcessPoolExecutor):
+        def submit(self, fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+            return super().submit(os.getpid)  # what a job would run, replaced by "which process am I"
+
+    monkeypatch.setattr(runners, "ProcessPoolExecutor", Recording)
+    jobs = [runners.Job(card={}, recipe={}, seed=seed) for seed in range(3)]
+    pids = list(runners.run_local(jobs, workers=2, progress=False))
+    assert len(pids) == 3 and len(set(pids)) == 3 and os.getpid() not in pids

@@ -65,7 +65,7 @@ def _token_stream(corpus_dir: str, tokenizer_json: str, max_chars: int) -> np.nd
     """The corpus as one int32 id stream: from the disk cache when this corpus was encoded before.
 
     Encoding the whole local corpus (26.5M tokens) takes a worker minutes, and every
-    evaluation of a sweep starts in a fresh process, so the stream is kept in the cache
+    evaluation of a sweep starts in a fresh process (``runners.FRESH_WORKERS``), so the stream is kept in the cache
     (:func:`flexibench.core.cache.cache_dir`) under a digest of the tokenizer, the character
     budget and every corpus file's name, size and modification time.
     """

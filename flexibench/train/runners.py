@@ -38,6 +38,11 @@ from flexibench.bench.journal import JournalWriter
 from flexibench.core.record import ResultRecord
 from flexibench.core.record_schema import RecordError, storable
 
+#: Every evaluation in a new worker process (Python 3.11+; 3.10 reuses workers). A worker's resident memory
+#: grows with each evaluation it runs (allocator fragmentation, not a leak: a long-fidelity pilot worker held
+#: 6.5 GB after three cards, where one card alone peaks near 2.5 GB), and a days-long sweep on a 24 GB machine
+#: must not creep towards the OOM killer. Starting a process costs seconds against evaluations of minutes.
+FRESH_WORKERS: dict[str, int] = {"max_tasks_per_child": 1} if sys.version_info >= (3, 11) else {}
 WORKERS_LOCK = ".sweep-workers.lock"  # held (shared) by every live pool worker writing into the folder
 PR_SET_PDEATHSIG = 1
 _parent: int | None = None  # in a pool worker: the pid of the process that started it
@@ -173,6 +178,7 @@ def run_local(jobs: Iterable[Job], workers: int = 1, threads: int = 1, progress:
             mp_context=get_context("spawn"),
             initializer=_start_worker,
             initargs=(os.getpid(), main_thread, folders),
+            **FRESH_WORKERS,
         )
         try:
             futures = [pool.submit(run_one, job) for job in placed]

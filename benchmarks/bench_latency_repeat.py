@@ -63,7 +63,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=Path, required=True, help="a second run over some of the same cards")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
-    main_run, repeat = summarise(read_latency([args.main])), summarise(read_latency([args.repeat]))
+    main_payloads = read_latency([args.main])
+    main_run, repeat = summarise(main_payloads), summarise(read_latency([args.repeat]))
     out: dict = {"reference": {}, "cards": {}}
     for name, run in (("main", main_run), ("repeat", repeat)):
         out["reference"][name] = {str(b): run.spread(b) for b in sorted(run.reference_cpu_ms)}
@@ -71,7 +72,7 @@ def main() -> int:
         out["cards"][f"{label}, batch {batch}"] = agreement(
             values(main_run, batch, column, relative), values(repeat, batch, column, relative)
         )
-    cost = [p["measure_s"] for p in read_latency([args.main]) if p["role"] == "card" and "measure_s" in p]
+    cost = [p["measure_s"] for p in main_payloads if p["role"] == "card" and "measure_s" in p]
     out["measure_s_median"] = statistics.median(cost) if cost else None
     print(json.dumps(out, indent=1))
     if args.json:

@@ -313,13 +313,11 @@ def test_ray_driver_killed_alone_leaves_nothing_and_no_duplicate(data_dir, tmp_p
 
 
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="max_tasks_per_child needs Python 3.11")
-def test_every_pool_evaluation_runs_in_a_fresh_worker(tmp_path, monkeypatch) -> None:
+def test_every_pool_evaluation_runs_in_a_fresh_worker(monkeypatch) -> None:
     """Workers are not reused: three jobs on two workers start three processes (each reports its pid)."""
     from concurrent.futures import ProcessPoolExecutor
 
     from flexibench.train import runners
-
-    pids: list[int] = []
 
     class Recording(ProcessPoolExecutor):
         def submit(self, fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202

@@ -39,9 +39,10 @@ from flexibench.core.record import ResultRecord
 from flexibench.core.record_schema import RecordError, storable
 
 #: Every evaluation in a new worker process (Python 3.11+; 3.10 reuses workers). A worker's resident memory
-#: grows with each evaluation it runs (allocator fragmentation, not a leak: a long-fidelity pilot worker held
-#: 6.5 GB after three cards, where one card alone peaks near 2.5 GB), and a days-long sweep on a 24 GB machine
-#: must not creep towards the OOM killer. Starting a process costs seconds against evaluations of minutes.
+#: grows with each evaluation it runs (mostly glibc keeping freed memory: long-fidelity pilot workers held 6.1
+#: and 7.0 GB after three to four cards, fresh ones about 3 GB; docs/harness.md), and a days-long sweep on a
+#: 24 GB machine must not creep towards the OOM killer. Starting a process costs seconds against evaluations
+#: of minutes.
 FRESH_WORKERS: dict[str, int] = {"max_tasks_per_child": 1} if sys.version_info >= (3, 11) else {}
 WORKERS_LOCK = ".sweep-workers.lock"  # held (shared) by every live pool worker writing into the folder
 PR_SET_PDEATHSIG = 1

@@ -1,7 +1,7 @@
 """How long the long fidelity must be: the pilot's curves fitted and run forward, with tau_half and cost per budget.
 
     python data/sweeps/v2_small/budget_projection.py [--stage small-pilot-10k] \
-        [--out data/sweeps/v2_small/budget_projection.md]
+        [--out data/sweeps/v2_small/budget_projection.md]   # and budget_projection.png beside it
 
 ``tau_half`` at a budget B needs the pilot's ranking at B/2 to hold at B. Under a constant rate the
 cards keep learning at different speeds, so while a stage fails, the budget that passes lies past
@@ -111,6 +111,46 @@ def anchor_cost(
     return pilot_rate * (max(budget - done, 0) + budget) + sum(per_step[h] for h in others) * budget
 
 
+def plot(curves: Curves, start: int, last: int, until: int, path: Path, tokens: int) -> None:
+    """Measured held-out curves (solid) and their fits run forward to ``until`` (dashed), one colour per family."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colours = {"bert": "tab:blue", "convbert": "tab:orange", "fnet": "tab:green"}
+    styles = {"mini": "-", "2-256": "--", "4-128": "-.", "tiny": ":"}
+    fig, ax = plt.subplots(figsize=(8, 5))
+    ahead = np.linspace(last, until, 60)
+    for name, curve in sorted(curves.items()):
+        family, size = name.split("-", 1)
+        steps = np.array(sorted(t for t in curve if t >= 1000))
+        colour, style = colours.get(family, "grey"), styles.get(size, "-")
+        ax.plot(steps * tokens / 1e6, [curve[t] for t in steps], color=colour, ls=style, lw=1.6, label=name)
+        ax.plot(
+            ahead * tokens / 1e6,
+            power_law(ahead, *fit_curve(curve, start, last)),
+            color=colour,
+            ls=style,
+            lw=0.8,
+            alpha=0.5,
+        )
+    ax.axvline(last * tokens / 1e6, color="black", lw=0.6)
+    top = ax.get_ylim()[1]
+    ax.text(last * tokens / 1e6, top, f"measured to {last:,} steps  ", ha="right", va="top", fontsize=8)
+    ax.text(last * tokens / 1e6, top, f"  fitted from {start:,} on", ha="left", va="top", fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("MLM training tokens (millions; 4,096 per step, constant rate)")
+    ax.set_ylabel("held-out MLM loss (nats), long-fidelity pilot")
+    ax.legend(ncol=3, fontsize=7, loc="lower left")
+    ax.set_title(
+        "Long-fidelity pilot: measured (thick), power-law forecast (thin); colour = family, style = size", fontsize=9
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage", default="small-pilot-10k", help="the pilot stage whose records are read")
@@ -189,6 +229,7 @@ def main() -> int:
     ]
     text = "\n".join(lines) + "\n"
     args.out.write_text(text)
+    plot(curves, starts[len(starts) // 2], last, budgets[-1], args.out.with_suffix(".png"), tokens)
     print(text)
     return 0
 

@@ -96,3 +96,17 @@ def test_pack_out_writes_only_a_new_path_or_a_table(tmp_path, table, monkeypatch
     new = tmp_path / "table.h5"
     assert main(["pack", str(shards), "--out", str(new), "--no-surrogate"]) == 0
     assert main(["pack", str(shards), "--out", str(new), "--no-surrogate"]) == 0  # an existing table is replaced
+
+
+@pytest.mark.parametrize(
+    ("budgets", "shown"),
+    [
+        ([50, 100, 150, 200], "[50, 100, 150, 200]"),  # few: every checkpoint
+        (list(range(250, 10001, 250)), "250 to 10000 every 250 (40 checkpoints)"),
+        ([100, 200, 400, 800, 1600, 3200, 6400], "[100, 200, 400, 800, 1600, 3200, 6400]"),  # uneven: listed
+    ],
+)
+def test_info_shows_many_evenly_spaced_checkpoints_as_a_range(budgets, shown):
+    from flexibench.bench.commands import checkpoints
+
+    assert checkpoints(budgets) == shown

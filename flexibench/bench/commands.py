@@ -98,6 +98,14 @@ def _query(args: argparse.Namespace) -> int:
     return 0
 
 
+def checkpoints(budgets: list[int]) -> str:
+    """A curve's checkpoints for a reader: listed when few, as a range with its step when many and evenly spaced."""
+    gaps = {b - a for a, b in zip(budgets, budgets[1:])}
+    if len(budgets) <= 6 or len(gaps) != 1:
+        return str(list(budgets))
+    return f"{budgets[0]} to {budgets[-1]} every {gaps.pop()} ({len(budgets)} checkpoints)"
+
+
 def _info(args: argparse.Namespace) -> int:
     from flexibench.bench.benchmark import load
 
@@ -119,7 +127,7 @@ def _info(args: argparse.Namespace) -> int:
             f"({fid['ok_records']} ok), seeds {fid['seeds']}, tasks {fid['tasks']}"
         )
         if fid.get("budgets"):
-            print(f"    learning curves: score at {fid['budget_unit']} {fid['budgets']} (query --budget)")
+            print(f"    learning curves: score at {fid['budget_unit']} {checkpoints(fid['budgets'])} (query --budget)")
         s = fid["surrogate"]
         if s:
             inputs = " + ".join((s.get("model") or {}).get("inputs", []))

@@ -101,3 +101,14 @@ def test_family_order_marks_fnet_ahead_of_bert(pilot_report):
     by_size = dict(zip(pilot_report.SIZES, rows))
     assert by_size["tiny"] == "| tiny | F < B < C (FNet ahead) |"
     assert by_size["mini"] == "| mini | B < C < F |"
+
+
+def test_known_orders_hold_on_a_settled_pilot_and_name_the_pair_that_breaks(pilot_report):
+    final = settled_final()
+    assert all(ok for _, ok in pilot_report.known_orders(curves(final), 8000))
+    final["bert-tiny"] = 3.50  # behind FNet-Tiny (3.44), still the highest BERT
+    failed = [text for text, ok in pilot_report.known_orders(curves(final), 8000) if not ok]
+    assert failed == ["BERT-tiny below FNet-tiny at 8000 (3.50 < 3.44)"]
+    final["convbert-4-128"] = 3.10  # under ConvBERT-Mini (3.16): the family's size order breaks
+    failed = [text for text, ok in pilot_report.known_orders(curves(final), 8000) if not ok]
+    assert len(failed) == 2 and failed[1].startswith("convbert: mini lowest, tiny highest")

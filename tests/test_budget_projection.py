@@ -8,22 +8,15 @@ adds up the runs the anchor set needs.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "data" / "sweeps" / "v2_small" / "budget_projection.py"
 STEPS = range(500, 10001, 250)
 
 
 @pytest.fixture(scope="module")
-def projection():
-    spec = importlib.util.spec_from_file_location("budget_projection", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def projection(sweep_script):
+    return sweep_script("budget_projection")
 
 
 def curve(projection, a: float, b: float, c: float) -> dict[int, float]:

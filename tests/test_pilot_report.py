@@ -6,9 +6,7 @@ here on synthetic curves whose answers are known, and the swap count against sci
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,15 +14,10 @@ from scipy.stats import kendalltau
 
 from flexibench.bench.noise import budget_agreement
 
-SCRIPT = Path(__file__).resolve().parents[1] / "data" / "sweeps" / "v2_small" / "pilot_report.py"
-
 
 @pytest.fixture(scope="module")
-def pilot_report():
-    spec = importlib.util.spec_from_file_location("pilot_report", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def pilot_report(sweep_script):
+    return sweep_script("pilot_report")
 
 
 NAMES = [f"{family}-{size}" for family in ("bert", "convbert", "fnet") for size in ("mini", "2-256", "4-128", "tiny")]

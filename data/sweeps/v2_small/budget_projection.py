@@ -23,12 +23,12 @@ pretraining time (which every anchor has), fitted on the measured pilot cards.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+from pilot_report import card_name  # this script's folder is first on sys.path
 from scipy.optimize import curve_fit
 from scipy.stats import kendalltau
 
@@ -41,13 +41,6 @@ HERE = Path(__file__).resolve().parent
 ANCHORS = HERE.parent / "v2_anchor_cards.txt"
 SESSION_CPU_S = 2 * 3 * 3600  # one session: both cores for three hours
 Curves = Mapping[str, Mapping[int, float]]
-
-
-def _pilot_report():
-    spec = importlib.util.spec_from_file_location("pilot_report", HERE / "pilot_report.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def power_law(t: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
@@ -163,11 +156,10 @@ def main() -> int:
     args = parser.parse_args()
     import flexibench
 
-    report = _pilot_report()
     recipe = load_recipe(HERE / f"{args.stage}.yaml")
     records = [r for r in read_shards(expand_shard_paths([args.shards / args.stage])) if r.status == "ok"]
     vocab, tokens = math.log(recipe.vocab_size), recipe.pretrain.batch_size * recipe.pretrain.seq_len
-    names = {r.card_hash: report._name(ModelCard.from_dict(r.card)) for r in records}
+    names = {r.card_hash: card_name(ModelCard.from_dict(r.card)) for r in records}
     curves = {names[r.card_hash]: dict(zip(r.heldout.steps, r.heldout.loss)) for r in records}
     last = min(max(c) for c in curves.values())
     starts = [int(s) for s in args.starts.split(",")]

@@ -48,7 +48,8 @@ SIZES = ("mini", "2-256", "4-128", "tiny")
 FAMILIES = ("bert", "convbert", "fnet")  # fully pretrained, FNet stays behind BERT of its size (Lee-Thorp et al. 2022)
 
 
-def _name(card: ModelCard) -> str:
+def card_name(card: ModelCard) -> str:
+    """The card's paper name where it has one (``bert-mini``), else its short form."""
     for name in NAMED_CARDS:
         if ModelCard.named(name) == card:
             return name
@@ -59,7 +60,7 @@ def _running(states: Path, recipe: Recipe, cards: list[ModelCard], done: set[str
     """Held-out loss so far of the pilot cards whose state file (or a kept shorter run) exists (seed 0)."""
     out = {}
     for card in cards:
-        name = _name(card)
+        name = card_name(card)
         state = training_state(states, card, recipe, 0, None)
         if name in done or (saved := state.load(recipe.pretrain.steps)) is None:
             continue
@@ -79,7 +80,7 @@ def _reproduced(records: list[ResultRecord], first: Path) -> list[str]:
         now = dict(zip(record.heldout.steps, record.heldout.loss))
         common = [(now[k], v) for k, v in zip(old.heldout.steps, old.heldout.loss) if k in now]
         worst = max(abs(a - b) for a, b in common)
-        lines.append(f"| {_name(ModelCard.from_dict(record.card))} | {len(common)} | {worst:.2e} |")
+        lines.append(f"| {card_name(ModelCard.from_dict(record.card))} | {len(common)} | {worst:.2e} |")
     return lines
 
 
@@ -198,7 +199,7 @@ def report(
     recipe = load_recipe(recipe_path)
     vocab, per_step = int(recipe.vocab_size), recipe.pretrain.batch_size * recipe.pretrain.seq_len
     scores, budgets = curve_column(records)
-    names = [_name(ModelCard.from_dict(r.card)) for r in records]
+    names = [card_name(ModelCard.from_dict(r.card)) for r in records]
     losses = {
         n: {b: math.log(vocab) * (1 - s / 100) for b, s in zip(budgets, row) if np.isfinite(s)}
         for n, row in zip(names, scores)

@@ -6,13 +6,14 @@
 # were kept) run afresh. The order was still moving at 8,000 steps, so the later stages extend every card by 2,000
 # steps at a time (small-pilot-10k ... -14k, each continuing the previous stage's kept runs): after each, the
 # criteria are read at that budget (pilot_report.py --require) and the pilot stops at the first budget that meets
-# them. Past 14k the projection (budget_projection.md) puts the criterion near 40,000 steps, so the stages stop
+# them. Past 14k the projection (budget_projection.md) puts the criterion past 40,000 steps, so the stages stop
 # there for the anchor set's pretraining (run_anchor_pretraining.sh) until the budget is decided; small-pilot-16k
-# and longer stages are added to the list then. Resumable: rerun the same command: finished keys are skipped, and evaluations stopped mid-run continue
-# from their last held-out checkpoint when their training state (outside the work tree) is still there. Workers
-# log every held-out checkpoint to stderr. Every 1,000 steps the model is kept under the state folder's
-# snapshots/, so the chosen budget's fine-tuning can start from it (the constant rate makes it that recipe's
-# pretrained model), and each finished run's state under kept/, so a longer budget continues it.
+# and longer stages are added to the list then. Resumable: rerun the same command: finished keys are skipped,
+# and evaluations stopped mid-run continue from their last held-out checkpoint when their training state
+# (outside the work tree) is still there. Workers log every held-out checkpoint to stderr. Every 1,000 steps
+# the model is kept under the state folder's snapshots/, so the chosen budget's fine-tuning can start from it
+# (the constant rate makes it that recipe's pretrained model), and each finished run's state under kept/, so a
+# longer budget continues it.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 here=data/sweeps/v2_small

@@ -79,3 +79,17 @@ def test_run_resumes_and_skips_finished_cards(tmp_path):
     assert summary.cards_measured == 3 and summary.machine["threads"] == 1
     with pytest.raises(DataError, match="other settings"):
         run(out, limit=1, settings=LatencySettings(seq_len=8, repeats=(1, 1), warmup=(0, 0)))
+
+
+def test_parts_share_a_folder_without_sharing_a_file(tmp_path):
+    out = tmp_path / "latency"
+    # chunks of 1 card: part 1/2 takes chunks 1 and 3, part 0/2 chunks 0 and 2
+    assert run(out, limit=2, every=5, chunk_size=1, settings=CHEAP, part=(1, 2)) == 2
+    assert sorted(p.name for p in out.iterdir()) == ["chunk-001.jsonl", "chunk-003.jsonl"]
+    assert run(out, limit=2, every=5, chunk_size=1, settings=CHEAP, part=(0, 2)) == 2
+    assert sorted(p.name for p in out.iterdir()) == [f"chunk-{k:03d}.jsonl" for k in range(4)]
+    cards = [p for p in read_latency([out]) if p["role"] == "card"]
+    assert sorted(p["space_index"] for p in cards) == sorted(run_order(DesignSpace.default())[:4])
+    assert progress(out, chunk_size=1).finished_chunks == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="part 2/2"):
+        run(out, limit=1, chunk_size=1, settings=CHEAP, part=(2, 2))

@@ -49,9 +49,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         sub.add_argument("--out", default="data/shards/latency", help="shard folder (default data/shards/latency)")
     run.add_argument("--limit", type=int, default=None, help="stop after this many cards")
     run.add_argument("--every", type=int, default=20, help="cards between reference measurements (default 20)")
+    run.add_argument(
+        "--part", type=_part, default=(0, 1), help="I/N: only chunks k with k %% N == I (N processes share --out)"
+    )
     status.add_argument("--json", action="store_true", help="machine-readable output")
     run.set_defaults(handler=_latency_run)
     status.set_defaults(handler=_latency_status)
+
+
+def _part(text: str) -> tuple[int, int]:
+    which, _, parts = text.partition("/")
+    try:
+        i, n = int(which), int(parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not I/N, e.g. 0/2") from None
+    if not 0 <= i < n:
+        raise argparse.ArgumentTypeError(f"{text!r}: want 0 <= I < N")
+    return i, n
 
 
 def _seed(text: str) -> int | str:
@@ -199,7 +213,9 @@ def _verify(args: argparse.Namespace) -> int:
 def _latency_run(args: argparse.Namespace) -> int:
     from flexibench.bench.latency_run import run
 
-    measured = run(args.out, limit=args.limit, every=args.every, log=lambda line: print(line, flush=True))
+    measured = run(
+        args.out, limit=args.limit, every=args.every, part=args.part, log=lambda line: print(line, flush=True)
+    )
     print(f"measured {measured} cards into {args.out}")
     return 0
 

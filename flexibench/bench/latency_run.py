@@ -7,7 +7,9 @@ folder, and a chunk holding all of its cards is finished (it can be committed). 
 ``every`` cards, and first thing in every session, the fixed reference card is measured
 again (:mod:`flexibench.bench.latency_table` normalises drift with it). Each measurement is
 fsync'd as one journal line, so a killed run loses at most the card it was timing, and
-running the same command again skips every card already in the folder.
+running the same command again skips every card already in the folder. ``part=(i, n)``
+takes only the chunks ``k`` with ``k % n == i``, so ``n`` processes (or machines of the
+same class) can share one folder without writing to the same file.
 """
 
 from __future__ import annotations
@@ -92,16 +94,21 @@ def run(
     chunk_size: int = CHUNK_SIZE,
     reference: str = REFERENCE,
     settings: Any = None,
+    part: tuple[int, int] = (0, 1),
     log: Callable[[str], None] | None = None,
 ) -> int:
     """Measure the level-1 cards not yet in ``out``; returns how many cards this call measured.
 
-    ``limit`` stops after that many cards (with a closing reference measurement). Resuming
+    ``limit`` stops after that many cards (with a closing reference measurement). ``part``
+    ``(i, n)`` measures only chunks ``k`` with ``k % n == i``. Resuming
     under other settings, or on a machine that differs in :data:`MACHINE_KEYS`, is refused:
     give it another folder.
     """
     from flexibench.models.latency import LatencySettings, machine_info, measure_card, pin_one_thread
 
+    which, parts = part
+    if not 0 <= which < parts:
+        raise ValueError(f"part {which}/{parts}: want 0 <= i < n")
     pin_one_thread()
     space = space or DesignSpace.default()
     settings = settings or LatencySettings()
@@ -145,13 +152,14 @@ def run(
         seq += 1
 
     ref_index = space.index_of(ref_card, LEVEL)
-    writer = None
+    writer, last_chunk = None, None
     try:
         for k in range(0, len(order), chunk_size):
             todo = [i for i in order[k : k + chunk_size] if i not in done]
-            if not todo:
+            if not todo or (k // chunk_size) % parts != which:
                 continue
-            writer = JournalWriter(out / f"chunk-{k // chunk_size:03d}.jsonl")
+            last_chunk = out / f"chunk-{k // chunk_size:03d}.jsonl"
+            writer = JournalWriter(last_chunk)
             for index in todo:
                 if limit is not None and measured >= limit:
                     break
@@ -168,7 +176,7 @@ def run(
             writer.close()
             writer = None
         if measured and writer is None:
-            writer = JournalWriter(out / f"chunk-{(len(order) - 1) // chunk_size:03d}.jsonl")
+            writer = JournalWriter(last_chunk)  # this part's own last chunk: no file is shared between parts
         if measured:
             record(writer, ref_card, ref_index, "reference")  # closes the last cards' interpolation window
     finally:

@@ -105,3 +105,22 @@ def test_known_orders_hold_on_a_settled_pilot_and_name_the_pair_that_breaks(pilo
     final["convbert-4-128"] = 3.10  # under ConvBERT-Mini (3.16): the family's size order breaks
     failed = [text for text, ok in pilot_report.known_orders(curves(final), 8000) if not ok]
     assert len(failed) == 2 and failed[1].startswith("convbert: mini lowest, tiny highest")
+
+
+def test_seed_agreement_is_kendall_tau_between_seeds_on_common_checkpoints(pilot_report):
+    first = curves(settled_final())
+    rng = np.random.default_rng(0)
+    second = {n: {b: v + rng.normal(0, 0.05) for b, v in c.items() if b <= 6000} for n, c in first.items()}
+    second["bert-mini"].pop(3000)  # a checkpoint one card lacks is compared over the others
+    rows = pilot_report.seed_agreement(first, second, every=1000)
+    assert [t for t, *_ in rows] == [1000, 2000, 3000, 4000, 5000, 6000]  # 7000, 8000: the second seed stops at 6000
+    for t, n, tau, diff in rows:
+        both = [k for k in NAMES if t in second[k]]
+        assert n == len(both) == (11 if t == 3000 else 12)
+        expected = kendalltau([first[k][t] for k in both], [second[k][t] for k in both]).statistic
+        assert tau == pytest.approx(expected, nan_ok=True)
+        assert diff == pytest.approx(np.mean([abs(first[k][t] - second[k][t]) for k in both]))
+    assert rows[-1][2] > 0.5 and math.isnan(rows[0][2])  # at 1,000 the first seed ties every card at 6.5
+    same = pilot_report.seed_agreement(first, first)
+    assert all(tau == pytest.approx(1.0) and diff == 0 for t, _, tau, diff in same if t > 1000)
+    assert pilot_report.seed_agreement(first, {"bert-mini": first["bert-mini"], "bert-tiny": first["bert-tiny"]}) == []

@@ -1,7 +1,8 @@
 """The long fidelity's pilot, read back: held-out loss by checkpoint, and how settled the ranking is per budget.
 
     python data/sweeps/v2_small/pilot_report.py [--recipe data/sweeps/v2_small/small-pilot-8k.yaml] \
-        [--states ~/.cache/flexibench/training-state] [--out data/sweeps/v2_small/pilot_report.md] [--require 8000]
+        [--states ~/.cache/flexibench/training-state] [--out data/sweeps/v2_small/pilot_report.md] [--require 8000] \
+        [--second-seed data/shards/small-anchors-12k]
 
 Finished records come from the journal shards of the stage's recipe (``data/shards/<recipe name>``).
 With ``--states``, evaluations still running add their curve so far (read from their training
@@ -12,6 +13,11 @@ both have: a constant-rate run extended or run again must reproduce them exactly
 With ``--table`` (the packed table; default ``flexibench.load()``'s), the report also ranks the
 finished cards by their score at the table's default fidelity (``nano``) and gives its Kendall tau
 against every budget: how far the cheap fidelity already orders the cards as the long one does.
+
+With ``--second-seed SHARDS`` (the anchor set's pretraining, ``data/shards/small-anchors-12k``), the
+pilot cards' runs with another seed give the criterion's noise floor: at every checkpoint both seeds
+have, the Kendall tau between the two seeds' losses. Two checkpoints of one run can only be asked to
+agree as well as two runs of the same cards do.
 
 ``--require BUDGET`` exits with status 1 unless that budget meets the long fidelity's criteria
 (:func:`criteria`), so a sweep script can refuse to start the anchor set on a budget the pilot
@@ -26,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.stats import kendalltau
 
 from flexibench.bench.curves import curve_column
 from flexibench.bench.journal import expand_shard_paths, read_shards
@@ -145,6 +152,26 @@ def family_order(losses: dict[str, dict[int, float]], budgets: list[int]) -> lis
     return rows
 
 
+def seed_agreement(
+    first: dict[str, dict[int, float]], second: dict[str, dict[int, float]], every: int = 1000
+) -> list[tuple[int, int, float, float]]:
+    """Per checkpoint (multiples of ``every``) both seeds have on at least 3 cards: ``(step, cards, tau, mean |diff|)``.
+
+    ``tau`` is Kendall's between the cards' losses under the two seeds, ``mean |diff|`` the mean absolute
+    loss difference in nats: the noise floor any agreement between budgets is measured against.
+    """
+    names = sorted(set(first) & set(second))
+    steps = sorted({t for n in names for t in first[n] if t % every == 0 and all(t in c[n] for c in (first, second))})
+    rows = []
+    for t in steps:
+        both = [n for n in names if t in first[n] and t in second[n]]
+        if len(both) < 3:
+            continue
+        a, b = np.array([first[n][t] for n in both]), np.array([second[n][t] for n in both])
+        rows.append((t, len(both), float(kendalltau(a, b).statistic), float(np.mean(np.abs(a - b)))))
+    return rows
+
+
 def criteria(losses: dict[str, dict[int, float]], agreement, budget: int) -> list[tuple[str, bool]]:
     """The long fidelity's budget criteria (issue text, part 3), each with whether ``budget`` meets it.
 
@@ -191,19 +218,30 @@ def known_orders(losses: dict[str, dict[int, float]], budget: int) -> list[tuple
     return out
 
 
+def _losses(records: list[ResultRecord], vocab: int) -> dict[str, dict[int, float]]:
+    """Card name -> held-out loss (nats) by checkpoint, from the records' score curves."""
+    scores, budgets = curve_column(records)
+    names = [card_name(ModelCard.from_dict(r.card)) for r in records]
+    return {
+        n: {b: math.log(vocab) * (1 - s / 100) for b, s in zip(budgets, row) if np.isfinite(s)}
+        for n, row in zip(names, scores)
+    }
+
+
 def report(
-    recipe_path: Path, shards: Path, states: Path | None, require: int | None = None, table: str | None = None
+    recipe_path: Path,
+    shards: Path,
+    states: Path | None,
+    require: int | None = None,
+    table: str | None = None,
+    second_seed: Path | None = None,
 ) -> tuple[str, bool]:
     found = shards.is_dir() and any(shards.glob("*.jsonl"))  # a stage not begun yet has no records
     records = [r for r in read_shards(expand_shard_paths([shards])) if r.status == "ok"] if found else []
     recipe = load_recipe(recipe_path)
     vocab, per_step = int(recipe.vocab_size), recipe.pretrain.batch_size * recipe.pretrain.seq_len
     scores, budgets = curve_column(records)
-    names = [card_name(ModelCard.from_dict(r.card)) for r in records]
-    losses = {
-        n: {b: math.log(vocab) * (1 - s / 100) for b, s in zip(budgets, row) if np.isfinite(s)}
-        for n, row in zip(names, scores)
-    }
+    losses, names = _losses(records, vocab), [card_name(ModelCard.from_dict(r.card)) for r in records]
     queue = [ModelCard.parse(line) for line in (HERE / "pilot_cards.txt").read_text().split() if line[0] != "#"]
     running = _running(states, recipe, queue, set(names)) if states else {}
     shown = sorted({b for curve in [*losses.values(), *running.values()] for b in curve})
@@ -259,6 +297,22 @@ def report(
             "|---|" + "---|" * len(marks),
             *family_order(losses, marks),
         ]
+    others = [r for r in read_shards(expand_shard_paths([second_seed])) if r.status == "ok"] if second_seed else []
+    seeds = sorted({r.seed for r in records})
+    others = [r for r in others if r.seed not in seeds]
+    if others and records:
+        rows = seed_agreement(losses, _losses(others, vocab))
+        lines += [
+            "",
+            f"The noise floor: the pilot cards under seed {sorted({r.seed for r in others})} (`{second_seed}`)"
+            f" against seed {seeds}, at every checkpoint both have: Kendall tau between the two seeds and",
+            "the mean absolute loss difference. `tau_half` compares two checkpoints of one run; two runs of the",
+            "same cards set how close to 1 any such tau can be expected to come.",
+            "",
+            "| step | cards | tau between seeds | mean abs difference (nats) |",
+            "|---:|---:|---:|---:|",
+            *(f"| {t} | {n} | {tau:.2f} | {diff:.3f} |" for t, n, tau, diff in rows),
+        ]
     reproduced = _reproduced(records, shards.parent / "small-pilot") if recipe.name != "small-pilot" else []
     if reproduced:
         lines += [
@@ -307,11 +361,12 @@ def main() -> int:
     parser.add_argument("--states", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=HERE / "pilot_report.md")
     parser.add_argument("--table", default=None, help="the packed table (default: flexibench.load()'s)")
+    parser.add_argument("--second-seed", type=Path, default=None, help="shards with the pilot cards' other seeds")
     parser.add_argument("--require", type=int, default=None, help="exit 1 unless this budget meets the criteria")
     args = parser.parse_args()
     torch.set_num_threads(1)
     shards = args.shards or Path("data/shards") / load_recipe(args.recipe).name
-    text, passed = report(args.recipe, shards, args.states, args.require, args.table)
+    text, passed = report(args.recipe, shards, args.states, args.require, args.table, args.second_seed)
     args.out.write_text(text)
     print(text)
     return 0 if passed else 1

@@ -199,6 +199,9 @@ def test_pack_merges_latency_shards_as_columns_nan_where_unmeasured(latency_tabl
         hw = bench.hardware
         assert hw["machine"]["cpu_model"] == "Test CPU" and hw["cards_measured"] == 30
         assert hw["reference_card"] == ModelCard.named("bert-mini").to_json()
+        sources = bench.meta["data_sources"]  # latency shards are named apart from the records' journals
+        assert "records from 1 journal shard(s):\n  worker0.jsonl\n" in sources
+        assert sources.endswith("hardware objectives from 1 latency shard(s):\n  latency/chunk-000.jsonl")
         card = next(iter(true))
         result = bench.query(card)
         assert result.latency_ms == pytest.approx(frame["latency_ms"][rows[0]])

@@ -164,7 +164,7 @@ def pack(
         "ged_cost_model": _ged_cost_model(library, space),
         "fidelities": recipes,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "data_sources": _data_sources(data_sources, shard_paths + latency_paths, records),
+        "data_sources": _data_sources(data_sources, shard_paths, records, latency_paths),
         "library_level": library_level,
         "default_fidelity": _default_fidelity(by_fidelity),
         "flops_seq_len": flops_seq_len,
@@ -494,10 +494,15 @@ def _ged_cost_model(library: LibraryLike, space: DesignSpace) -> dict[str, Any]:
     return out
 
 
-def _data_sources(text: str, shard_paths: list[Path], records: list[ResultRecord]) -> str:
+def _data_sources(
+    text: str, shard_paths: list[Path], records: list[ResultRecord], latency_paths: list[Path]
+) -> str:
     lines = [text.strip()] if text.strip() else []
     lines.append(f"{len(records)} records from {len(shard_paths)} journal shard(s):")
     lines += [f"  {p.name}" for p in shard_paths]
+    if latency_paths:
+        lines.append(f"hardware objectives from {len(latency_paths)} latency shard(s):")
+        lines += [f"  {p.parent.name}/{p.name}" for p in latency_paths]
     return "\n".join(lines)
 
 

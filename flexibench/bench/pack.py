@@ -494,9 +494,7 @@ def _ged_cost_model(library: LibraryLike, space: DesignSpace) -> dict[str, Any]:
     return out
 
 
-def _data_sources(
-    text: str, shard_paths: list[Path], records: list[ResultRecord], latency_paths: list[Path]
-) -> str:
+def _data_sources(text: str, shard_paths: list[Path], records: list[ResultRecord], latency_paths: list[Path]) -> str:
     lines = [text.strip()] if text.strip() else []
     lines.append(f"{len(records)} records from {len(shard_paths)} journal shard(s):")
     lines += [f"  {p.name}" for p in shard_paths]

@@ -114,6 +114,23 @@ def test_one_spiked_reference_does_not_rescale_its_neighbours():
     assert max(abs(e) for e in error) < 0.06  # the median filter puts a neighbour's value in its place
 
 
+def test_neighbour_noise_ignores_steady_drift_and_sees_a_spike():
+    library = fixture_library(40)
+    cards, true = library.cards[3:33], [1.0 + i for i in range(30)]
+    steady = summarise(drifting_run(cards, true))
+    assert steady.neighbour_noise(1) < 0.01  # a slow drift is what the neighbours predict
+    run = drifting_run(cards, true)
+    refs = sorted((p for p in run if p["role"] == "reference"), key=lambda p: p["seq"])
+    for p in refs[1::2]:
+        for timing in p["batches"]:
+            timing["cpu_median_ms"] *= 1.5  # every other reference under a burst of load
+    # interior references alternate: log(1.5) above their neighbours, or log(1.5) below
+    assert summarise(run).neighbour_noise(1) == pytest.approx(np.log(1.5), rel=0.02)
+    assert "neighbour_log_deviation" in summarise(run).spread(1)
+    two = summarise([p for p in run if p["role"] == "card" or p["seq"] in {refs[0]["seq"], refs[1]["seq"]}])
+    assert two.neighbour_noise(1) is None and "neighbour_log_deviation" not in two.spread(1)
+
+
 def test_other_machine_or_settings_are_refused(tmp_path):
     card = ModelCard.named("bert-tiny")
     with JournalWriter(tmp_path / "a.jsonl") as writer:

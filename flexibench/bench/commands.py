@@ -238,5 +238,10 @@ def _latency_status(args: argparse.Namespace) -> int:
             print(
                 f"  reference, batch {batch}: median {figures['median_ms']:.2f} ms CPU over {figures['n']} runs, "
                 f"(max - min) / median {figures['range_over_median']:.3f}, CV {figures['cv']:.3f}"
+                + (
+                    f"; against its neighbours {100 * figures['neighbour_log_deviation']:.1f}% (median)"
+                    if "neighbour_log_deviation" in figures
+                    else ""
+                )
             )
     return 0

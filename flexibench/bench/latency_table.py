@@ -134,6 +134,7 @@ class LatencySummary:
     reference_cpu_ms: dict[int, list[float]] = field(default_factory=dict)  # batch -> every measurement
     typical_cpu_ms: dict[int, float] = field(default_factory=dict)  # batch -> the time normalised values are scaled to
     cards_measured: int = 0
+    reference_sessions: dict[int, list[list[float]]] = field(default_factory=dict)  # batch -> per session, seq order
 
     def spread(self, batch: int) -> dict[str, float]:
         """The reference's CPU-time median, and its spread: (max - min) / median and the coefficient of variation."""
@@ -141,13 +142,31 @@ class LatencySummary:
         if len(times) < 2:
             return {"n": len(times)}
         median = statistics.median(times)
-        return {
+        out = {
             "n": len(times),
             "median_ms": median,
             "range_over_median": (max(times) - min(times)) / median,
             "cv": statistics.stdev(times) / statistics.mean(times),
             "p95_over_p5": float(np.percentile(times, 95) / np.percentile(times, 5)),
         }
+        local = self.neighbour_noise(batch)
+        if local is not None:
+            out["neighbour_log_deviation"] = local
+        return out
+
+    def neighbour_noise(self, batch: int) -> float | None:
+        """Median ``|log(t_i / sqrt(t_{i-1} t_{i+1}))|`` of every reference inside its session.
+
+        The spread over a whole run mixes slow drift (other load, which the normalisation divides out)
+        with noise; a reference measurement's distance from what its two neighbours predict is the part
+        drift cannot explain, so it bounds how well a card's normalised time can be known.
+        """
+        deviations = [
+            math.log(t[i] / math.sqrt(t[i - 1] * t[i + 1]))
+            for t in self.reference_sessions.get(batch, [])
+            for i in range(1, len(t) - 1)
+        ]
+        return float(np.median(np.abs(deviations))) if deviations else None
 
     def attrs(self) -> dict[str, Any]:
         """What /archs records about the measurement (JSON-able): machine, settings, reference and its spread."""
@@ -217,6 +236,9 @@ def summarise(payloads: Sequence[dict[str, Any]]) -> LatencySummary:
         reference_cpu_ms=ref_times,
         typical_cpu_ms=typical,
         cards_measured=len(values),
+        reference_sessions={
+            b: [[_stat(p, b, "cpu_median_ms") for p in refs] for refs in by_session.values()] for b in batches
+        },
     )
 
 

@@ -273,3 +273,22 @@ def test_cli_query_shows_the_hardware_objectives_and_status_reads_the_shards(lat
     assert main(["latency", "status", "--out", str(shards), "--json"]) == 0
     state = json.loads(capsys.readouterr().out)
     assert state["measured"] == 30 and state["references"] == 7 and state["reference_spread"]["1"]["n"] == 7
+    assert "neighbour_log_deviation" in state["reference_spread"]["1"]
+
+
+def test_info_says_which_hardware_objectives_the_table_has(latency_table, capsys, tmp_path):
+    from flexibench.cli import main
+
+    path, library, _ = latency_table
+    assert main(["info", "--table", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "hardware objectives: latency_b32_ms, latency_ms, peak_memory_b32_mib, peak_memory_mib for 30 of 65 cards"
+        in out
+    )
+    assert "Test CPU" in out and "from its neighbours" in out
+    assert main(["info", "--table", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["hardware"]["cards_measured"] == 30
+    plain, _ = fixture_table(tmp_path)  # no latency shards: no line
+    assert main(["info", "--table", str(plain)]) == 0
+    assert "hardware" not in capsys.readouterr().out

@@ -687,7 +687,7 @@ class Benchmark:
 
     # ------------------------------------------------------------------ info
     def info(self) -> dict[str, Any]:
-        """Summary: library size, per-fidelity record/card/seed counts, surrogate validation figures."""
+        """Summary: library size, per-fidelity counts, surrogate validation figures, the hardware objectives."""
         embedding = self._arch("embedding")
         in_library = self._arch("in_library")
         out: dict[str, Any] = {
@@ -726,6 +726,11 @@ class Benchmark:
                 "surrogate": surrogate,
             }
         out["between"] = self._between_fidelities()
+        hardware = self.hardware
+        if hardware:
+            out["hardware"] = {
+                k: hardware.get(k) for k in ("cards_measured", "machine", "settings", "reference_spread")
+            } | {"columns": sorted(hardware.get("columns", {}))}
         return out
 
     def _between_fidelities(self) -> list[dict[str, Any]]:

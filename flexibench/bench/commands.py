@@ -120,6 +120,25 @@ def checkpoints(budgets: list[int]) -> str:
     return f"{budgets[0]} to {budgets[-1]} every {gaps.pop()} ({len(budgets)} checkpoints)"
 
 
+def _hardware_lines(hw: dict | None, archs: int) -> list[str]:
+    """``info``'s lines on the hardware objectives: which columns, how many cards, measured how and where."""
+    if not hw:
+        return []
+    machine, settings = hw.get("machine") or {}, hw.get("settings") or {}
+    shown = [c for c in hw["columns"] if not c.endswith(("_raw_ms", "_wall_ms"))]
+    batches = " and ".join(str(b) for b in settings.get("batch_sizes", [])) or "?"
+    how = f"{settings.get('precision', '?')}, batch {batches} x {settings.get('seq_len', '?')} tokens"
+    where = f"{machine.get('threads', '?')} thread; {machine.get('cpu_model', '?')}, torch {machine.get('torch', '?')}"
+    lines = [f"  hardware objectives: {', '.join(shown)} for {hw['cards_measured']} of {archs} cards ({how}, {where})"]
+    ref = (hw.get("reference_spread") or {}).get("1") or {}
+    if "neighbour_log_deviation" in ref:
+        lines.append(
+            f"    reference card, batch 1: {ref['median_ms']:.2f} ms CPU median over {ref['n']} runs, "
+            f"{100 * ref['neighbour_log_deviation']:.1f}% from its neighbours (what normalisation cannot remove)"
+        )
+    return lines
+
+
 def _info(args: argparse.Namespace) -> int:
     from flexibench.bench.benchmark import load
 
@@ -166,6 +185,8 @@ def _info(args: argparse.Namespace) -> int:
     for pair in info.get("between", []):
         tau = f", Kendall tau {pair['kendall_tau']:.3f}" if "kendall_tau" in pair else ""
         print(f"  {pair['fidelities'][0]} vs {pair['fidelities'][1]}: {pair['cards']} cards measured at both{tau}")
+    for line in _hardware_lines(info.get("hardware"), info["archs"]):
+        print(line)
     return 0
 
 

@@ -291,4 +291,4 @@ def test_info_says_which_hardware_objectives_the_table_has(latency_table, capsys
     assert json.loads(capsys.readouterr().out)["hardware"]["cards_measured"] == 30
     plain, _ = fixture_table(tmp_path)  # no latency shards: no line
     assert main(["info", "--table", str(plain)]) == 0
-    assert "hardware" not in capsys.readouterr().out
+    assert "hardware objectives" not in capsys.readouterr().out

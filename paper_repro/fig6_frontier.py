@@ -121,7 +121,7 @@ def latency_outputs(bench: object, fidelity: str, measured: pd.DataFrame, answer
     axes[0].set_ylabel(f"score at {fidelity} (held-out MLM, %)")
     machine = hardware.get("machine", {})
     fig.suptitle(
-        f"{len(timed_answers):,} of {len(answers):,} cards timed so far on {machine.get('cpu_model', '?')}, "
+        f"{len(timed_answers):,} of {len(answers):,} cards timed on {machine.get('cpu_model', '?')}, "
         f"torch {machine.get('torch', '?')}",
         fontsize=9,
     )
@@ -132,17 +132,18 @@ def latency_outputs(bench: object, fidelity: str, measured: pd.DataFrame, answer
     lines = [
         "# Figure 6 against CPU latency",
         "",
-        "Command: `python paper_repro/fig6_frontier.py --latency --table T.h5`, with T.h5 packed by "
-        "`flexibench pack data/shards/nano data/shards/latency --out T.h5`",
+        "Command: `python paper_repro/fig6_frontier.py --latency` (the packaged table; `--table FILE` for another,"
+        " packed with `flexibench pack data/shards/nano data/shards/latency --out FILE`)",
         "",
         f"Latency: the encoder's fp32 forward, batch 1 x 128 tokens, one thread, median CPU time, normalised by "
         f'the reference card (docs/table.md, "Hardware objectives"); machine {machine.get("cpu_model")}, '
         f"{machine.get('cpu_count')} cores, torch {machine.get('torch')} ({machine.get('cpu_capability')}). "
-        f"{len(timed_answers):,} of {len(answers):,} cards timed when this was made (the run goes on; the "
-        "timed cards are a uniform sample of the level-1 space)"
+        f"{len(timed_answers):,} of {len(answers):,} cards timed (a partial run's cards are a uniform sample of"
+        " the level-1 space)"
         + (
-            f"; the reference card's batch-1 time spread {100 * spread['range_over_median']:.0f}% (max - min over "
-            f"median) over {spread['n']} measurements, CV {100 * spread['cv']:.1f}%."
+            f"; the reference card's batch-1 time over {spread['n']} measurements: CV {100 * spread['cv']:.1f}% over"
+            " the whole run (other load drifts it; normalisation divides that out), "
+            f"{100 * spread.get('neighbour_log_deviation', float('nan')):.1f}% median from its two neighbours."
             if spread.get("n", 0) > 1
             else "."
         ),

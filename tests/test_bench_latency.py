@@ -292,3 +292,16 @@ def test_info_says_which_hardware_objectives_the_table_has(latency_table, capsys
     plain, _ = fixture_table(tmp_path)  # no latency shards: no line
     assert main(["info", "--table", str(plain)]) == 0
     assert "hardware objectives" not in capsys.readouterr().out
+
+
+def test_table_front_over_latency_leaves_out_the_cards_without_one(latency_table):
+    from flexibench.interop.pareto import table_front
+
+    path, library, true = latency_table
+    with load(path, library=library) as bench:
+        front = table_front(bench, None, ("score", "latency_ms"))
+        timed = {bench.cards().index(c) for c in true}
+        assert set(front.rows.tolist()) == timed and np.isfinite(front.lower).all() and np.isfinite(front.upper).all()
+        assert {bench.cards()[r] for r in front.rows[front.mask]} == {
+            r.card for r in bench.pareto(("score", "latency_ms"), measured=False)
+        }

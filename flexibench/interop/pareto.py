@@ -104,10 +104,16 @@ class TableFront:
 def table_front(
     bench: Any, fidelity: str | None = None, objectives: Sequence[str | ObjectiveSpec] = ("score", "params")
 ) -> TableFront:
-    """The Pareto front of the whole table at ``fidelity`` (seed means for measured cards, surrogate means else)."""
+    """The Pareto front of the whole table at ``fidelity`` (seed means for measured cards, surrogate means else).
+
+    Rows missing an objective (NaN: a card outside the latency run) are left out: they have no place
+    on the front, and their NaN would make the normalising ranges NaN.
+    """
     specs = parse_objectives(objectives)
     rows = np.arange(len(bench))
     answer = bench.query_many(rows, fidelity)
     values = np.column_stack([o.column(answer) for o in specs])
+    finite = np.isfinite(values).all(axis=1)
+    rows, values = rows[finite], values[finite]
     mask = pareto_mask(to_minimisation(values, specs))
     return TableFront(specs, rows, values, mask, values.min(axis=0), values.max(axis=0))

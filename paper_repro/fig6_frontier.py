@@ -142,8 +142,12 @@ def latency_outputs(bench: object, fidelity: str, measured: pd.DataFrame, answer
         " the level-1 space)"
         + (
             f"; the reference card's batch-1 time over {spread['n']} measurements: CV {100 * spread['cv']:.1f}% over"
-            " the whole run (other load drifts it; normalisation divides that out), "
-            f"{100 * spread.get('neighbour_log_deviation', float('nan')):.1f}% median from its two neighbours."
+            " the whole run (other load drifts it; normalisation divides that out)"
+            + (
+                f", {100 * spread['neighbour_log_deviation']:.1f}% median from its two neighbours."
+                if "neighbour_log_deviation" in spread
+                else "."
+            )
             if spread.get("n", 0) > 1
             else "."
         ),

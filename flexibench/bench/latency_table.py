@@ -201,10 +201,11 @@ def summarise(payloads: Sequence[dict[str, Any]]) -> LatencySummary:
     by_session: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for ref in references:
         by_session[ref["session"]].append(ref)
-    smooth: dict[str, dict[int, list[float]]] = {}  # session -> batch -> filtered reference times in seq order
+    raw: dict[str, dict[int, list[float]]] = {}  # session -> batch -> reference times in seq order
     for session, refs in by_session.items():
         refs.sort(key=lambda p: p["seq"])
-        smooth[session] = {b: running_median([_stat(p, b, "cpu_median_ms") for p in refs]) for b in batches}
+        raw[session] = {b: [_stat(p, b, "cpu_median_ms") for p in refs] for b in batches}
+    smooth = {session: {b: running_median(t) for b, t in times.items()} for session, times in raw.items()}
     # typical conditions: the median of the filtered reference times, so one spike does not move it either
     typical = {b: statistics.median([t for times in smooth.values() for t in times[b]]) for b in batches}
     values: dict[str, dict[str, float]] = {}
@@ -236,9 +237,7 @@ def summarise(payloads: Sequence[dict[str, Any]]) -> LatencySummary:
         reference_cpu_ms=ref_times,
         typical_cpu_ms=typical,
         cards_measured=len(values),
-        reference_sessions={
-            b: [[_stat(p, b, "cpu_median_ms") for p in refs] for refs in by_session.values()] for b in batches
-        },
+        reference_sessions={b: [times[b] for times in raw.values()] for b in batches},
     )
 
 

@@ -161,7 +161,7 @@ def seed_agreement(
     loss difference in nats: the noise floor any agreement between budgets is measured against.
     """
     names = sorted(set(first) & set(second))
-    steps = sorted({t for n in names for t in first[n] if t % every == 0 and all(t in c[n] for c in (first, second))})
+    steps = sorted({t for n in names for t in first[n] if t % every == 0 and t in second[n]})
     rows = []
     for t in steps:
         both = [n for n in names if t in first[n] and t in second[n]]
@@ -241,9 +241,9 @@ def report(
     recipe = load_recipe(recipe_path)
     vocab, per_step = int(recipe.vocab_size), recipe.pretrain.batch_size * recipe.pretrain.seq_len
     scores, budgets = curve_column(records)
-    losses, names = _losses(records, vocab), [card_name(ModelCard.from_dict(r.card)) for r in records]
+    losses = _losses(records, vocab)
     queue = [ModelCard.parse(line) for line in (HERE / "pilot_cards.txt").read_text().split() if line[0] != "#"]
-    running = _running(states, recipe, queue, set(names)) if states else {}
+    running = _running(states, recipe, queue, set(losses)) if states else {}
     shown = sorted({b for curve in [*losses.values(), *running.values()] for b in curve})
     shown = [b for b in shown if b % 500 == 0 or b == shown[-1]]
     lines = [

@@ -54,10 +54,7 @@ def test_the_backtest_of_exact_power_laws_forecasts_exactly(projection):
     assert forecast == pytest.approx(measured)
 
 
-def test_the_anchor_set_cost_counts_the_pilot_twice_and_its_extension_once(projection):
+def test_the_anchor_set_cost_runs_the_pilot_twice_and_every_run_from_scratch(projection):
     per_step = {"p1": 0.2, "p2": 0.3, "o1": 0.5}
-    cost = projection.anchor_cost(["p1", "p2"], ["o1"], per_step, done=10000, budget=20000)
-    assert cost == pytest.approx(0.5 * 10000 + 0.5 * 20000 + 0.5 * 20000)
-    assert projection.anchor_cost(["p1", "p2"], ["o1"], per_step, done=30000, budget=20000) == pytest.approx(
-        0.5 * 20000 + 0.5 * 20000
-    )
+    cost = projection.anchor_cost(["p1", "p2"], ["o1"], per_step, budget=20000)
+    assert cost == pytest.approx(2 * 0.5 * 20000 + 0.5 * 20000)

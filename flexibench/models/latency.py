@@ -29,6 +29,7 @@ from typing import Any
 import torch
 
 from flexibench.core import ModelCard
+from flexibench.models.hardware import cpu_model
 from flexibench.models.memory import PeakRSS
 from flexibench.models.model import FlexiBERT
 
@@ -133,21 +134,13 @@ def machine_info() -> dict[str, Any]:
     import os
     import platform
 
-    cpu = platform.processor() or ""
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     capability = ""
     try:
         capability = torch.backends.cpu.get_cpu_capability()
     except AttributeError:
         pass
     return {
-        "cpu_model": cpu,
+        "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
         "threads": torch.get_num_threads(),
         "interop_threads": torch.get_num_interop_threads(),

@@ -12,6 +12,7 @@ which is what GOBI needs.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -102,7 +103,17 @@ class NPNRegressor(NeuralSurrogate):
         return mu * self.scaler_.scale + self.scaler_.mean, sigma * self.scaler_.scale
 
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(mu, sigma) in float64: the same row gets the same answer in any batch.
+
+        The moment-matched variance subtracts nearly equal terms (``npn_relu``), so in float32
+        it inherits the last-bit differences between the matrix-multiply kernels a CPU picks for
+        different batch sizes: on an AVX2 machine a row's mu moved by 1e-6 relative between a
+        batch and its subset (scikit-learn's subset-invariance check). The fitted float32
+        weights are evaluated in float64 instead; ``forward_torch`` (for GOBI) stays float32.
+        """
+        self._check_fitted()
         Xt, _ = check_xy(X)
         with torch.no_grad():
-            mu, sigma = self.forward_torch(Xt)
-        return mu.numpy().astype(np.float64), sigma.numpy().astype(np.float64)
+            mu, sigma = copy.deepcopy(self.net_).double()(Xt.double())
+        mu, sigma = mu * self.scaler_.scale + self.scaler_.mean, sigma * self.scaler_.scale
+        return mu.numpy(), sigma.numpy()

@@ -11,6 +11,8 @@ from typing import Any
 
 from flexibench.core.errors import DataError
 
+ALLOW_EMULATED_HELP = "run a bf16 recipe even where this CPU has no native bfloat16 (tens of times slower)"
+
 
 def register(subparsers: Any) -> None:
     train = subparsers.add_parser("train", help="pretrain + fine-tune one card under a recipe; print its record")
@@ -23,6 +25,7 @@ def register(subparsers: Any) -> None:
     train.add_argument("--threads", type=int, default=None, help="torch threads")
     train.add_argument("--transfer-from", default=None, help="saved model folder to transfer weights from")
     train.add_argument("--save", default=None, help="save the pretrained model to this folder")
+    train.add_argument("--allow-emulated-bf16", action="store_true", help=ALLOW_EMULATED_HELP)
     train.set_defaults(handler=_train)
 
     sweep = subparsers.add_parser("sweep", help="evaluate many cards x seeds into journal shards (resumable)")
@@ -52,6 +55,7 @@ def register(subparsers: Any) -> None:
         metavar="STEPS",
         help="with --state-dir: also save each pretrained model every STEPS steps (under STATE_DIR/snapshots)",
     )
+    sweep.add_argument("--allow-emulated-bf16", action="store_true", help=ALLOW_EMULATED_HELP)
     sweep.set_defaults(handler=_sweep)
 
 
@@ -61,12 +65,15 @@ def _train(args: argparse.Namespace) -> int:
     from flexibench.bench.journal import JournalWriter
     from flexibench.core import ModelCard
     from flexibench.core.recipes import load_recipe
-    from flexibench.train.evaluate import evaluate, resolve_data_dir
+    from flexibench.train.evaluate import emulated_precision, evaluate, resolve_data_dir
 
     if args.threads:
         torch.set_num_threads(args.threads)
     card = ModelCard.parse(args.card)
     recipe = load_recipe(args.recipe)
+    problem = None if args.allow_emulated_bf16 else emulated_precision(recipe, args.device)
+    if problem:
+        raise DataError(problem)
     data = resolve_data_dir(args.data)
     record = evaluate(
         card, recipe, args.seed, data_dir=data, transfer_from=args.transfer_from, device=args.device, save_dir=args.save
@@ -118,6 +125,7 @@ def _sweep(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         state_dir=args.state_dir,
         snapshot_every=args.snapshot_every,
+        allow_emulated_bf16=args.allow_emulated_bf16,
     )
     with closing(records):
         for record in records:

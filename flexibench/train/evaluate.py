@@ -19,6 +19,7 @@ import os
 import platform
 import random
 import time
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from flexibench.core.heldout import HeldoutCurve
 from flexibench.core.recipes import MLM_TASK, PretrainConfig, Recipe, TaskPlan, load_recipe, pretraining_trajectory
 from flexibench.core.record import ResultRecord
 from flexibench.core.tasks import glue_average, mlm_score, task_spec
+from flexibench.models.hardware import cpu_model, emulated_bf16_problem
 from flexibench.train.corpus import DATA_ENV
 from flexibench.train.glue import TaskData, carve, local_split_file, read_hub, read_local, take
 from flexibench.train.outcome import Measured, Outcome, record_of
@@ -62,6 +64,19 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
+
+
+def emulated_precision(recipe: Recipe, device: str | torch.device | None = None) -> str | None:
+    """Why ``recipe``'s bf16 stages would be emulated on ``device`` (default: where runs land), or None.
+
+    Fine-tuning counts only when the recipe fine-tunes a task; see :mod:`flexibench.models.hardware`.
+    """
+    stages = [
+        stage
+        for stage, precision in (("pretraining", recipe.pretrain.precision), ("fine-tuning", recipe.finetune.precision))
+        if precision == "bf16" and (stage == "pretraining" or recipe.tasks)
+    ]
+    return emulated_bf16_problem(recipe.name, stages, resolve_device(device))
 
 
 def _read_split(data_dir: Path, task: str, split: str, source: str) -> TaskData:
@@ -134,7 +149,7 @@ def machine_description(device: torch.device) -> tuple[str, str]:
         name = f"cuda:{torch.cuda.get_device_name(device)}"
     else:
         name = f"cpu:{torch.get_num_threads()}threads"
-    machine = f"{platform.node()} {platform.machine()} {platform.processor() or ''} cpus={os.cpu_count()}".strip()
+    machine = f"{platform.node()} {platform.machine()} {cpu_model()} cpus={os.cpu_count()}"
     return name, machine
 
 
@@ -180,6 +195,9 @@ def evaluate(
     recipe = load_recipe(recipe)
     root = resolve_data_dir(data_dir)
     dev = resolve_device(device)
+    problem = emulated_precision(recipe, dev)
+    if problem:  # the CLI and sweeps refuse this up front; a library caller may mean it (tests, a probe)
+        warnings.warn(problem, RuntimeWarning, stacklevel=2)
     corpus, tokenizer = corpus_and_tokenizer(root, recipe)
     vocab = tokenizer.get_vocab_size()
     device_name, machine = machine_description(dev)

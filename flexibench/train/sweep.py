@@ -213,6 +213,7 @@ def run_sweep(
     progress: bool = True,
     state_dir: str | None = None,
     snapshot_every: int = 0,
+    allow_emulated_bf16: bool = False,
 ) -> Iterator[ResultRecord]:
     """Run every (card, seed) not yet in ``out_dir``; yields records as they are journaled.
 
@@ -221,9 +222,17 @@ def run_sweep(
     held-out checkpoint instead of from step 0. The folder is locked for the whole sweep
     (:func:`lock_output_folder`). ``snapshot_every`` > 0 keeps each evaluation's pretrained
     model every that many steps under ``state_dir/snapshots`` (see :func:`~flexibench.train.evaluate.evaluate`).
+    A local sweep of a bf16 recipe on a CPU without native bfloat16 raises :class:`DataError` before
+    anything is written, unless ``allow_emulated_bf16`` (:mod:`flexibench.models.hardware` says why).
     """
     if backend not in ("local", "ray"):
         raise DataError(f"backend must be 'local' or 'ray', not {backend!r}")
+    if backend == "local" and not allow_emulated_bf16:
+        from flexibench.train.evaluate import emulated_precision  # torch: only when a sweep runs
+
+        problem = emulated_precision(recipe)
+        if problem:
+            raise DataError(problem)
     with lock_output_folder(out_dir):
         jobs, skipped = plan_jobs(cards, recipe, list(seeds), out_dir, data_dir, threads, state_dir, snapshot_every)
         if skipped:

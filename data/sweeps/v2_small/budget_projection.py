@@ -13,9 +13,13 @@ ensemble over fit windows (every ``start`` in ``--starts``), and it is backteste
 checkpoints up to an earlier step (``--backtest``), its forecast of the stage's last checkpoint is
 set against what was measured.
 
-The cost column prices the anchor set at each budget in CPU-seconds of pretraining: the 12 pilot
-cards extended from the stage's length (seed 0), the same 12 from scratch (seed 1), and the other
-anchors from scratch (seed 0). A card's CPU-seconds per step is measured for the pilot cards whose
+The cost column prices the anchor set at each budget in CPU-seconds of pretraining, every run from
+scratch: the 12 pilot cards twice (seeds 0 and 1) and the other anchors once. (The pilot's kept
+training states would have continued its runs, but a state lives on the machine that wrote it, and
+the machine of session 15 was a new one: none survived.) Since no run can cross from one session
+to the next, the last column is the slowest anchor's pretraining alone, in hours of one core: a
+budget whose slowest run does not fit in a session, with its fine-tuning, cannot be run on CPUs.
+A card's CPU-seconds per step is measured for the pilot cards whose
 records carry ``cpu_time_s``; for the rest it is a least-squares line on the card's nano
 pretraining time (which every anchor has), fitted on the measured pilot cards.
 """
@@ -96,12 +100,9 @@ def cpu_per_step(records, nano_seconds: Mapping[str, float]) -> tuple[dict[str, 
     return measured, (float(intercept), float(slope))
 
 
-def anchor_cost(
-    pilot: Sequence[str], others: Sequence[str], per_step: Mapping[str, float], done: int, budget: int
-) -> float:
-    """Pretraining CPU-s of the anchor set at ``budget``: pilot extended from ``done`` and rerun, others run."""
-    pilot_rate = sum(per_step[h] for h in pilot)
-    return pilot_rate * (max(budget - done, 0) + budget) + sum(per_step[h] for h in others) * budget
+def anchor_cost(pilot: Sequence[str], others: Sequence[str], per_step: Mapping[str, float], budget: int) -> float:
+    """Pretraining CPU-s of the anchor set at ``budget``, every run from scratch: pilot cards twice, others once."""
+    return (2 * sum(per_step[h] for h in pilot) + sum(per_step[h] for h in others)) * budget
 
 
 def plot(curves: Curves, start: int, last: int, until: int, path: Path, tokens: int) -> None:
@@ -177,8 +178,9 @@ def main() -> int:
     lines = [
         "# How long the long fidelity must be: the pilot's curves run forward",
         "",
-        f"Made with `python data/sweeps/v2_small/budget_projection.py --stage {args.stage}` from the",
-        f"{len(records)} records in `{args.shards / args.stage}` ({last:,} steps, {tokens:,} tokens per step).",
+        f"Made with `python data/sweeps/v2_small/budget_projection.py --stage {args.stage} --backtest {args.backtest}`",
+        f"from the {len(records)} records in `{args.shards / args.stage}`"
+        f" ({last:,} steps, {tokens:,} tokens per step).",
         "Each card's held-out loss is fitted from the window's first step by `a + b (t / 1000) ** -c`;",
         "`tau_half` at a budget uses measured losses up to the stage's length and fitted ones beyond.",
         "",
@@ -196,18 +198,20 @@ def main() -> int:
     lines += [
         "",
         f"**Projection** (fit windows from {', '.join(map(str, starts))} to {last}) and the anchor set's",
-        f"pretraining cost: the {len(pilot_hashes)} pilot cards extended from {last} and run again with",
-        f"seed 1, the other {len(others)} anchors run from scratch. `tau_half` >= 0.9 allows at most"
+        f"pretraining cost, every run from scratch: the {len(pilot_hashes)} pilot cards with seeds 0 and 1,",
+        f"the other {len(others)} anchors with seed 0. `tau_half` >= 0.9 allows at most"
         f" {math.floor(pairs * 0.05)} of the {pairs} pairs to swap.",
         "",
-        "| budget (steps) | tokens | projected tau_half: min | median | max | anchor pretraining CPU-s | sessions |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| budget (steps) | tokens | projected tau_half: min | median | max | anchor pretraining CPU-s | sessions"
+        " | slowest run (h, one core) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for budget, values in taus.items():
-        cost = anchor_cost(sorted(pilot_hashes), others, per_step, last, budget)
+        cost = anchor_cost(sorted(pilot_hashes), others, per_step, budget)
+        slowest = max(per_step[h] for h in [*pilot_hashes, *others]) * budget / 3600
         lines.append(
             f"| {budget:,} | {budget * tokens / 1e6:.0f}M | {min(values):.2f} | {float(np.median(values)):.2f} |"
-            f" {max(values):.2f} | {cost:,.0f} | {cost / SESSION_CPU_S:.0f} |"
+            f" {max(values):.2f} | {cost:,.0f} | {cost / SESSION_CPU_S:.0f} | {slowest:.1f} |"
         )
     lines += [
         "",
@@ -215,7 +219,7 @@ def main() -> int:
         f"{', '.join(f'{names[h]} {v:.3f}' for h, v in measured.items())};",
         f"the others `{a:.3f} + {b:.5f} x` nano pretraining seconds (off by {np.median(line_error):.0%} median,"
         f" {max(line_error):.0%} at most, on the measured cards). A session is both cores for three hours"
-        f" ({SESSION_CPU_S:,} CPU-s). Fine-tuning adds 1,000-2,200 CPU-s per run (docs/harness.md), and"
+        f" ({SESSION_CPU_S:,} CPU-s). Fine-tuning at lr 3e-4 adds 2,200-3,200 CPU-s per run (docs/harness.md), and"
         f" mean loss at the stage's length is {float(np.mean([c[last] for c in curves.values()])):.2f} nats"
         f" (ln V = {vocab:.2f}).",
     ]

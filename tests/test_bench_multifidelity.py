@@ -61,3 +61,15 @@ def test_unmeasured_cards_are_answered_through_their_cheap_score(two_fidelities)
     assert tau > 0.7
     outside = ModelCard.named("flexibert-mini")  # no table row: the ensemble runs on its predicted nano score
     assert math.isfinite(bench.query(outside, "long").score)
+
+
+def test_info_gives_no_rank_correlation_over_a_handful_of_held_out_cards(two_fidelities, capsys) -> None:
+    from flexibench.cli import main
+
+    path, report, _ = two_fidelities
+    assert report.surrogates["long"]["n_val"] == 6 and report.surrogates["nano"]["n_val"] == 16
+    assert main(["info", "--table", str(path)]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "held-out" in line]
+    assert len(lines) == 2
+    nano, long = sorted(lines, key=lambda line: "6 of 30" in line)
+    assert "Kendall tau" in nano and "Kendall tau" not in long and "too few cards" in long

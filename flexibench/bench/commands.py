@@ -7,6 +7,7 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -165,10 +166,7 @@ def _info(args: argparse.Namespace) -> int:
         if s:
             inputs = " + ".join((s.get("model") or {}).get("inputs", []))
             print(f"    surrogate inputs: {inputs or 'unknown'}")
-            print(
-                f"    surrogate (held-out {s['n_val']} of {s['n_train'] + s['n_val']} cards): "
-                f"Kendall tau {s['kendall_tau']:.3f}, Spearman {s['spearman']:.3f}, RMSE {s['rmse']:.3f}"
-            )
+            print(f"    surrogate (held-out {s['n_val']} of {s['n_train'] + s['n_val']} cards): {_held_out(s)}")
             if "cv_kendall_tau" in s:
                 print(
                     f"    surrogate ({s['cv_folds']}-fold cross-validation, {s['cv_repeats']} repeats): "
@@ -208,11 +206,21 @@ def _pack(args: argparse.Namespace) -> int:
     print(f"packed {report.path}: {report.archs} cards ({report.library_cards} from the library)")
     for name, count in report.records.items():
         figures = report.surrogates.get(name)
-        extra = f"; surrogate Kendall tau {figures['kendall_tau']:.3f}, RMSE {figures['rmse']:.3f}" if figures else ""
+        extra = f"; surrogate {_held_out(figures)}" if figures else ""
         if figures and "cv_kendall_tau" in figures:
             extra += f" (cross-validated {figures['cv_kendall_tau']:.3f}, {figures['cv_rmse']:.3f})"
         print(f"  {name}: {count} records, {report.measured_cards[name]} measured cards{extra}")
     return 0
+
+
+MIN_RANKED_CARDS = 10  # a rank correlation over fewer held-out cards says little (over 2 it is always +-1)
+
+
+def _held_out(figures: dict[str, Any]) -> str:
+    """The held-out split's figures as one phrase; rank correlations only over enough cards to mean something."""
+    if figures["n_val"] < MIN_RANKED_CARDS:
+        return f"RMSE {figures['rmse']:.3f} (too few cards for a rank correlation; see the cross-validation)"
+    return f"Kendall tau {figures['kendall_tau']:.3f}, Spearman {figures['spearman']:.3f}, RMSE {figures['rmse']:.3f}"
 
 
 def _verify(args: argparse.Namespace) -> int:

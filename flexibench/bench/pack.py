@@ -154,7 +154,8 @@ def pack(
         model_attrs.update(curve_fit[1])
         datasets.update({f"{schema.SURROGATE}/{fidelity}/{k}": v for k, v in model_columns.items()})
         group_attrs[f"{schema.SURROGATE}/{fidelity}"] = model_attrs
-        figures = schema.SURROGATE_FIGURES + schema.SURROGATE_CV_FIGURES + schema.SURROGATE_PRIOR_ATTRS
+        figures = ("n_train", "n_val", *schema.SURROGATE_FIGURES, *schema.SURROGATE_CV_FIGURES)
+        figures += schema.SURROGATE_PRIOR_ATTRS
         report.surrogates[fidelity] = {k: model_attrs[k] for k in figures if k in model_attrs}
 
     meta = {

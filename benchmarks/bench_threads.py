@@ -2,12 +2,12 @@
 
 A long-fidelity card must finish inside one session (a machine's training states do not outlive it),
 so the sweep's choice is between two runs at a time on one thread each and one run on two threads.
-This times the harness's own step (bf16 forward and loss, backward, clipping, AdamW; batch 32 x 128,
-the `small` recipe's shape) on an otherwise idle machine (pause any sweep first), each configuration
-in its own subprocess, and reports the speed-up of two threads over one: two runs at a time win
-unless it is near 2.
+This times the harness's own step (forward and loss under the precision, backward, clipping, AdamW;
+batch 32 x 128, the `small` recipe's shape; ``--precision fp32`` on a CPU without native bfloat16)
+on an otherwise idle machine (pause any sweep first), each configuration in its own subprocess, and
+reports the speed-up of two threads over one: two runs at a time win unless it is near 2.
 
-    python benchmarks/bench_threads.py --out benchmarks/results/threads.json
+    python benchmarks/bench_threads.py --out benchmarks/results/threads.json [--precision fp32]
 """
 
 from __future__ import annotations
@@ -22,11 +22,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from flexibench.models.hardware import cpu_model
+
 HERE = Path(__file__).resolve().parent
 CARDS = ("bert-mini", "convbert-mini", "fnet-mini", "bert-tiny")
 
 
-def worker(card: str, threads: int, steps: int) -> dict:
+def worker(card: str, threads: int, steps: int, precision: str) -> dict:
     """Median wall seconds per step of the harness's step on ``card`` with ``threads`` torch threads."""
     import torch
     from bench_harness import VOCAB, _batches  # beside this script: the same masked batches
@@ -38,7 +40,7 @@ def worker(card: str, threads: int, steps: int) -> dict:
     model = FlexiBERTForMaskedLM.from_card(card, VOCAB, seed=0, dropout=0.0, max_len=512).train()
     optimizer = harness.adamw(model, 1e-3, 0.01, (0.9, 0.98), 1e-6)
     scheduler = harness.linear_schedule(optimizer, 30, 10_000, decay=False)
-    context = harness.forward_precision(torch.device("cpu"), "bf16")
+    context = harness.forward_precision(torch.device("cpu"), precision)
     times = []
     for i, (inputs, labels) in enumerate(_batches(32, 128, steps + 3)):
         t0 = time.perf_counter()
@@ -55,26 +57,30 @@ def main() -> None:
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--cards", default=",".join(CARDS))
     parser.add_argument("--steps", type=int, default=15)
+    parser.add_argument("--precision", choices=["bf16", "fp32"], default="bf16", help="fp32 where bf16 is emulated")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     if args.worker:
-        card, threads, steps = json.loads(args.worker)
-        print(json.dumps(worker(card, threads, steps)))
+        print(json.dumps(worker(*json.loads(args.worker))))
         return
     rows = []
     for card in args.cards.split(","):
         row = {"card": card}
         for threads in (1, 2):
             env = {**os.environ, "PYTHONPATH": f"{HERE}:{HERE.parent}", "OMP_NUM_THREADS": str(threads)}
-            cmd = [sys.executable, __file__, "--worker", json.dumps([card, threads, args.steps])]
+            cmd = [sys.executable, __file__, "--worker", json.dumps([card, threads, args.steps, args.precision])]
             done = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=tempfile.gettempdir(), check=True)
             row[f"{threads}t"] = json.loads(done.stdout.splitlines()[-1])["wall_s_per_step"]
         row["speedup"] = row["1t"] / row["2t"]
         rows.append(row)
-        print(f"{card:14s} 1 thread {row['1t'] * 1e3:6.0f} ms  2 threads {row['2t'] * 1e3:6.0f} ms  "
-              f"speed-up {row['speedup']:.2f}x", flush=True)
+        print(
+            f"{card:14s} 1 thread {row['1t'] * 1e3:6.0f} ms  2 threads {row['2t'] * 1e3:6.0f} ms  "
+            f"speed-up {row['speedup']:.2f}x",
+            flush=True,
+        )
     if args.out:
-        args.out.write_text(json.dumps(rows, indent=1) + "\n")
+        machine = {"cpu": cpu_model(), "precision": args.precision, "steps": args.steps}
+        args.out.write_text(json.dumps({"machine": machine, "rows": rows}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@ so the sweep's choice is between two runs at a time on one thread each and one r
 This times the harness's own step (forward and loss under the precision, backward, clipping, AdamW;
 batch 32 x 128, the `small` recipe's shape; ``--precision fp32`` on a CPU without native bfloat16)
 on an otherwise idle machine (pause any sweep first), each configuration in its own subprocess, and
-reports the speed-up of two threads over one: two runs at a time win unless it is near 2.
+reports the speed-up of two threads over one: two runs at a time win unless it is near 2. It ends
+with the one-thread GEMM rate in bf16 and fp32 (``bench_harness.worker_gemm``), which says whether
+this CPU has native bfloat16 (AMX/AVX-512: bf16 several times fp32; AVX2 only: bf16 emulated, far below).
 
     python benchmarks/bench_threads.py --out benchmarks/results/threads.json [--precision fp32]
 """
@@ -78,8 +80,13 @@ def main() -> None:
             f"speed-up {row['speedup']:.2f}x",
             flush=True,
         )
+    sys.path.insert(0, str(HERE))
+    from bench_harness import worker_gemm  # the harness benchmark's ceiling: is bf16 native on this CPU?
+
+    gemm = worker_gemm(2048, 256, 10)
+    print(f"GEMM 2048 x 256 x 1024, one thread: bf16 {gemm['bf16']:.1f} GFLOP/s, fp32 {gemm['fp32']:.1f} GFLOP/s")
     if args.out:
-        machine = {"cpu": cpu_model(), "precision": args.precision, "steps": args.steps}
+        machine = {"cpu": cpu_model(), "precision": args.precision, "steps": args.steps, "gemm_gflops": gemm}
         args.out.write_text(json.dumps({"machine": machine, "rows": rows}, indent=1) + "\n")
 
 

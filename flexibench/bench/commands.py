@@ -32,6 +32,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     pack.add_argument("--vocab-size", type=int, default=None, help="vocabulary size for parameter counts")
     pack.add_argument("--sources", default=None, help="text file describing the data sources, stored in /meta")
     pack.add_argument("--no-surrogate", action="store_true", help="do not fit the surrogate")
+    pack.add_argument(
+        "--keep-from",
+        default=None,
+        help="an earlier table (often --out itself): copy each fidelity's surrogate where its inputs are unchanged",
+    )
     pack.add_argument("--json", action="store_true", help="machine-readable output")
     pack.set_defaults(handler=_pack)
 
@@ -199,16 +204,20 @@ def _pack(args: argparse.Namespace) -> int:
         vocab_size=args.vocab_size,
         data_sources=sources,
         fit_surrogate=not args.no_surrogate,
+        keep_from=args.keep_from,
     )
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
         return 0
-    print(f"packed {report.path}: {report.archs} cards ({report.library_cards} from the library)")
+    kept = f"; embedding kept unchanged from {args.keep_from}" if report.kept_library else ""
+    print(f"packed {report.path}: {report.archs} cards ({report.library_cards} from the library){kept}")
     for name, count in report.records.items():
         figures = report.surrogates.get(name)
         extra = f"; surrogate {_held_out(figures)}" if figures else ""
         if figures and "cv_kendall_tau" in figures:
             extra += f" (cross-validated {figures['cv_kendall_tau']:.3f}, {figures['cv_rmse']:.3f})"
+        if name in report.kept:
+            extra += f"; kept unchanged from {args.keep_from}"
         print(f"  {name}: {count} records, {report.measured_cards[name]} measured cards{extra}")
     return 0
 

@@ -29,9 +29,11 @@ from flexibench.bench.curves import UNIT as CURVE_UNIT
 from flexibench.bench.curves import curve_column, tokens_per_step
 from flexibench.bench.flops import DEFAULT_SEQ_LEN, card_flops
 from flexibench.bench.journal import RESULT_KIND, expand_shard_paths, read_shards, shard_kind
+from flexibench.bench.kept_layers import FIT_ARCH_COLUMNS, FIT_RESULT_COLUMNS, EarlierTable, fit_key
 from flexibench.bench.latency_table import KIND as LATENCY_KIND
 from flexibench.bench.latency_table import columns_for, read_latency, summarise
-from flexibench.bench.store import as_column, atomic_output, write_file
+from flexibench.bench.store import as_column, atomic_output, checksum, write_file
+from flexibench.bench.table_surrogate import row_scores as table_row_scores
 from flexibench.core import DesignSpace, ModelCard, card_hash
 from flexibench.core.errors import DataError
 from flexibench.core.recipes import comparable_recipe
@@ -61,6 +63,8 @@ class PackReport:
     records: dict[str, int] = field(default_factory=dict)
     measured_cards: dict[str, int] = field(default_factory=dict)
     surrogates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    kept: list[str] = field(default_factory=list)  # fidelities whose surrogate was copied from ``keep_from``
+    kept_library: bool = False  # /archs embedding and neighbours copied from ``keep_from``
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +74,8 @@ class PackReport:
             "records": self.records,
             "measured_cards": self.measured_cards,
             "surrogates": self.surrogates,
+            "kept": self.kept,
+            "kept_library": self.kept_library,
         }
 
 
@@ -86,6 +92,7 @@ def pack(
     surrogate_options: dict[str, Any] | None = None,
     flops_seq_len: int = DEFAULT_SEQ_LEN,
     verify_hashes: bool = True,
+    keep_from: str | Path | None = None,
 ) -> PackReport:
     """Merge ``shards`` (files or folders of ``*.jsonl``) and the library into a new table at ``out``.
 
@@ -95,10 +102,15 @@ def pack(
     inconsistent input (a record whose hash does not match its card, a card outside
     the design space) and leaves ``out`` untouched. ``out`` must be a new path or an
     existing FlexiBench table, and not one of the inputs (:func:`check_out_path`).
+    ``keep_from`` (an earlier table, often ``out`` itself) copies the library's embedding and
+    each fidelity's surrogate from it unchanged where nothing they were fitted from has changed
+    (:mod:`flexibench.bench.kept_layers`), so adding a fidelity moves no other fidelity's answers.
     """
     from flexibench.core.version import __version__
 
     space = space or DesignSpace.default()
+    earlier = EarlierTable(keep_from) if keep_from is not None and fit_surrogate else None
+    space_text = space.yaml_text or json.dumps(_space_dict(space))
     shards = list(shards)
     shard_paths = expand_shard_paths(shards)
     check_out_path(out, shards, shard_paths)
@@ -118,6 +130,11 @@ def pack(
     cards, parsed = _record_cards(records, space, verify_hashes)
     archs, row_of = _arch_columns(library, cards, space, vocab, flops_seq_len, parsed)
     row_cards = sorted(row_of, key=row_of.__getitem__)  # the card of every /archs row, in row order
+    cost_model = _ged_cost_model(library, space)
+    kept_library = earlier.library_columns(archs, cost_model) if earlier else None
+    if kept_library is not None:
+        archs.update(kept_library.columns)
+        cost_model = kept_library.attrs["ged_cost_model"]
 
     by_fidelity: dict[str, list[ResultRecord]] = defaultdict(list)
     for record in records:
@@ -129,6 +146,7 @@ def pack(
         datasets.update({f"{schema.ARCHS}/{k}": v for k, v in columns_for(list(archs["hash"]), latency).items()})
         group_attrs[schema.ARCHS] = {schema.HARDWARE_ATTR: latency.attrs()}
     report = PackReport(Path(out), archs=len(archs["card"]), library_cards=len(library.cards))
+    report.kept_library = kept_library is not None
     results: dict[str, dict[str, np.ndarray]] = {}
     for fidelity, recs in sorted(by_fidelity.items()):
         columns, attrs = _result_columns(recs, row_of, parsed)
@@ -144,14 +162,19 @@ def pack(
     for fidelity in sorted(results, key=lambda f: f != base) if fit_surrogate else ():
         options, columns = surrogate_options or {}, results[fidelity]
         prior = (base, row_scores[base]) if fidelity != base and base in row_scores else None
-        fitted = _fit_surrogate(fidelity, columns, archs, row_cards, space, options, prior)
-        if fitted is None:
-            continue
-        model_columns, model_attrs = fitted
-        row_scores[fidelity] = _row_scores(columns, model_columns["mean"])
-        curve_fit = _fit_curve_surrogate(columns, model_columns, archs, row_cards, space, options)
-        model_columns.update(curve_fit[0])
-        model_attrs.update(curve_fit[1])
+        kept = earlier.layer(fidelity, _fit_key(archs, columns, space_text, options, prior)) if earlier else None
+        if kept is not None:
+            model_columns, model_attrs = kept.columns, kept.attrs
+            report.kept.append(fidelity)
+        else:
+            fitted = _fit_surrogate(fidelity, columns, archs, row_cards, space, options, prior)
+            if fitted is None:
+                continue
+            model_columns, model_attrs = fitted
+            curve_fit = _fit_curve_surrogate(columns, model_columns, archs, row_cards, space, options)
+            model_columns.update(curve_fit[0])
+            model_attrs.update(curve_fit[1])
+        row_scores[fidelity] = table_row_scores(columns, model_columns["mean"])
         datasets.update({f"{schema.SURROGATE}/{fidelity}/{k}": v for k, v in model_columns.items()})
         group_attrs[f"{schema.SURROGATE}/{fidelity}"] = model_attrs
         figures = ("n_train", "n_val", *schema.SURROGATE_FIGURES, *schema.SURROGATE_CV_FIGURES)
@@ -161,8 +184,8 @@ def pack(
     meta = {
         "format_version": schema.FORMAT_VERSION,
         "package_version": __version__,
-        "design_space_yaml": space.yaml_text or json.dumps(_space_dict(space)),
-        "ged_cost_model": _ged_cost_model(library, space),
+        "design_space_yaml": space_text,
+        "ged_cost_model": cost_model,
         "fidelities": recipes,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "data_sources": _data_sources(data_sources, shard_paths, records, latency_paths),
@@ -173,6 +196,8 @@ def pack(
     }
     from flexibench.bench.verify import verify
 
+    if earlier is not None:
+        earlier.close()  # before the rename: ``keep_from`` may be ``out`` itself
     with atomic_output(out) as tmp:
         write_file(tmp, meta, datasets, group_attrs)
         verify(tmp, check_hashes=False).raise_for_problems()
@@ -331,14 +356,22 @@ def _result_columns(
     return columns, attrs
 
 
-def _row_scores(columns: dict[str, np.ndarray], predicted: np.ndarray) -> np.ndarray:
-    """A fidelity's score for every /archs row: the measured seed mean where measured, else the surrogate's mean."""
-    from flexibench.bench.table_surrogate import mean_scores_per_arch
+def _fit_key(
+    archs: dict[str, np.ndarray],
+    columns: dict[str, np.ndarray],
+    space_text: str,
+    options: dict[str, Any],
+    prior: tuple[str, np.ndarray] | None,
+) -> str:
+    """:func:`~flexibench.bench.kept_layers.fit_key` of the fit :func:`_fit_surrogate` would make of these columns."""
+    from flexibench.bench.table_surrogate import fit_settings, mean_scores_per_arch
 
-    rows, scores = mean_scores_per_arch(columns["arch"], columns["status"], columns["score"])
-    out = np.asarray(predicted, np.float64).copy()
-    out[rows] = scores
-    return out
+    arch_digests = {c: checksum(archs[c]) for c in FIT_ARCH_COLUMNS if c in archs}
+    result_digests = {c: checksum(columns[c]) for c in FIT_RESULT_COLUMNS if c in columns}
+    n_cards = len(mean_scores_per_arch(columns["arch"], columns["status"], columns["score"])[0])
+    settings = fit_settings(n_cards, {k: v for k, v in options.items() if k != "min_cards"})
+    prior_key = (prior[0], checksum(np.asarray(prior[1], np.float64))) if prior else None
+    return fit_key(arch_digests, result_digests, space_text, settings, prior_key)
 
 
 def _fit_surrogate(

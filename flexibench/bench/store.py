@@ -191,6 +191,10 @@ class TableFile:
             out[key] = value
         return out
 
+    def stored_attrs(self, group: str) -> dict[str, Any]:
+        """Attributes of a group exactly as stored (JSON text kept as text), for copying a group verbatim."""
+        return dict(self._attrs.get(group, {}))
+
     def read(self, name: str) -> np.ndarray:
         """Dataset ``name`` as a numpy array (strings as an object array of str), verified against its digest."""
         cached = self._cache.get(name)

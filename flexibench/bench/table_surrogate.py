@@ -47,6 +47,14 @@ def mean_scores_per_arch(arch: np.ndarray, status: np.ndarray, score: np.ndarray
     return rows, sums / np.maximum(counts, 1)
 
 
+def row_scores(results: dict[str, np.ndarray], predicted: np.ndarray) -> np.ndarray:
+    """A fidelity's score for every /archs row: the measured seed mean where measured, else ``predicted``."""
+    rows, scores = mean_scores_per_arch(results["arch"], results["status"], results["score"])
+    out = np.asarray(predicted, np.float64).copy()
+    out[rows] = scores
+    return out
+
+
 @dataclass(frozen=True)
 class SurrogateInputs:
     """What the surrogate reads of a card: ``features``, then its standardised log parameter count.
@@ -229,7 +237,7 @@ def fit_table_surrogate(
         raise ValueError(f"val_fraction: {val_fraction} is not allowed; allowed: 0 < val_fraction < 1")
     X, y = np.asarray(X, np.float32), np.asarray(y, np.float64)
     order = np.random.default_rng(split_seed).permutation(len(y))
-    n_val = min(max(2, round(val_fraction * len(y))), len(y) - 2)
+    n_val = _validation_size(len(y), val_fraction)
     val, train = order[:n_val], order[n_val:]
     settings = {**DEFAULT_OPTIONS, **options}
     settings["hidden"] = tuple(settings["hidden"])
@@ -257,6 +265,39 @@ def fit_table_surrogate(
         split_seed=split_seed,
         cv=cv,
     )
+
+
+def _validation_size(n_cards: int, val_fraction: float) -> int:
+    return min(max(2, round(val_fraction * n_cards)), n_cards - 2)
+
+
+def fit_settings(n_cards: int, options: dict[str, Any]) -> dict[str, Any]:
+    """Everything besides the data that decides what :func:`fit_table_surrogate` stores, for ``n_cards`` cards.
+
+    ``options`` are its keyword arguments; :func:`stored_fit_settings` reads the same dict back
+    from a stored surrogate's attributes, so two fits can be compared without refitting either.
+    """
+    ensemble = {k: v for k, v in options.items() if k not in ("val_fraction", "split_seed", "cv_folds", "cv_repeats")}
+    ensemble = {**DEFAULT_OPTIONS, **ensemble}
+    folds, repeats = options.get("cv_folds", CV_FOLDS), max(options.get("cv_repeats", CV_REPEATS), 1)
+    return {
+        "ensemble": {**ensemble, "hidden": list(ensemble["hidden"])},
+        "split_seed": int(options.get("split_seed", 0)),
+        "n_val": _validation_size(n_cards, options.get("val_fraction", 0.2)),
+        "cv": [folds, repeats] if folds >= 2 and n_cards >= 2 * folds else None,
+    }
+
+
+def stored_fit_settings(attrs: dict[str, Any]) -> dict[str, Any]:
+    """:func:`fit_settings` of the fit whose ``/surrogate/<fidelity>`` attributes (decoded) are ``attrs``."""
+    model = attrs.get("model")
+    cv = [attrs["cv_folds"], attrs["cv_repeats"]] if "cv_folds" in attrs else None
+    return {
+        "ensemble": model.get("options", {}) if isinstance(model, dict) else {},
+        "split_seed": attrs.get("split_seed"),
+        "n_val": attrs.get("n_val"),
+        "cv": cv,
+    }
 
 
 def cross_validate(

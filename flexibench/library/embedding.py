@@ -54,6 +54,7 @@ def _pair_index(n: int, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def classical_mds(condensed_x10: np.ndarray, n: int, dim: int, seed: int = 0) -> np.ndarray:
     """Classical (Torgerson) MDS coordinates from condensed GED x10 values, in GED units."""
     from scipy.spatial.distance import squareform
+    from sklearn.utils.extmath import svd_flip
 
     sq = squareform(condensed_x10.astype(np.float32) / np.float32(10.0), checks=False)
     sq *= sq
@@ -72,6 +73,10 @@ def classical_mds(condensed_x10: np.ndarray, n: int, dim: int, seed: int = 0) ->
     vals, vecs = eigsh(op, k=min(dim, n - 2), which="LA", v0=rng.standard_normal(n))
     order = np.argsort(vals)[::-1]
     vals, vecs = np.clip(vals[order], 0.0, None), vecs[:, order]
+    # an eigenvector's sign is LAPACK's choice (an AMD and an Intel CPU chose differently for 2 of
+    # 16 axes): fix it as scikit-learn's PCA does, largest-magnitude entry positive, so libraries
+    # built on different machines agree
+    vecs, _ = svd_flip(vecs, np.eye(vecs.shape[1]), u_based_decision=True)
     coords = vecs * np.sqrt(vals)[None, :]
     if coords.shape[1] < dim:
         coords = np.pad(coords, ((0, 0), (0, dim - coords.shape[1])))

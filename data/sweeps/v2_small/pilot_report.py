@@ -152,6 +152,27 @@ def family_order(losses: dict[str, dict[int, float]], budgets: list[int]) -> lis
     return rows
 
 
+def family_agreement(
+    records: list[ResultRecord], scores: np.ndarray, budgets: list[int], marks: list[int]
+) -> list[str]:
+    """Table rows: ``tau_half`` at each of ``marks`` over all cards, without each family, and within each.
+
+    Which pairs keep ``tau_half`` down says what the budget is still deciding: if the ranking has
+    settled inside every family and among the others, only one family's late descent moves it.
+    """
+    family = [card_name(ModelCard.from_dict(r.card)).split("-")[0] for r in records]
+    subsets = [("all cards", [True] * len(family))]
+    subsets += [(f"without {f}", [g != f for g in family]) for f in FAMILIES]
+    subsets += [(f"{f} only", [g == f for g in family]) for f in FAMILIES]
+    rows = []
+    for label, keep in subsets:
+        keep = np.asarray(keep)
+        table = budget_agreement(scores[keep], budgets).set_index("budget")["tau_half"]
+        cells = [f"{table[b]:.2f}" if b in table.index and np.isfinite(table[b]) else "" for b in marks]
+        rows.append(f"| {label} | {int(keep.sum())} | " + " | ".join(cells) + " |")
+    return rows
+
+
 def seed_agreement(
     first: dict[str, dict[int, float]], second: dict[str, dict[int, float]], every: int = 1000
 ) -> list[tuple[int, int, float, float]]:
@@ -251,6 +272,7 @@ def report(
         "",
         f"Made with `python data/sweeps/v2_small/pilot_report.py --recipe data/sweeps/v2_small/{recipe_path.name}"
         + (" --states STATE_DIR" if states else "")
+        + (f" --require {require}" if require is not None else "")
         + f"` from the records in `{shards}`.",
         f"Recipe `{recipe.name}`: {len(budgets)} held-out checkpoints, {per_step:,} tokens per step;"
         " held-out MLM loss in nats.",
@@ -296,6 +318,14 @@ def report(
             "| size | " + " | ".join(str(b) for b in marks) + " |",
             "|---|" + "---|" * len(marks),
             *family_order(losses, marks),
+        ]
+        lines += [
+            "",
+            "`tau_half` by family: over all cards, leaving one family out, and within one family.",
+            "",
+            "| cards | n | " + " | ".join(str(b) for b in marks) + " |",
+            "|---|---:|" + "---:|" * len(marks),
+            *family_agreement(records, scores, budgets, marks),
         ]
     others = [r for r in read_shards(expand_shard_paths([second_seed])) if r.status == "ok"] if second_seed else []
     seeds = sorted({r.seed for r in records})

@@ -110,3 +110,19 @@ def test_info_shows_many_evenly_spaced_checkpoints_as_a_range(budgets, shown):
     from flexibench.bench.commands import checkpoints
 
     assert checkpoints(budgets) == shown
+
+
+def test_pack_keep_from_says_what_it_kept(tmp_path, table, monkeypatch, capsys):
+    _, library = table
+    write_shard(tmp_path / "shards" / "w0.jsonl", fixture_records(library)[:30])
+    monkeypatch.setattr("flexibench.library.load_or_build_library", lambda level=1, **kw: library, raising=False)
+    out = tmp_path / "table.h5"
+    assert main(["pack", str(tmp_path / "shards"), "--out", str(out), "--no-surrogate", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["kept_library"] is False
+    args = ["pack", str(tmp_path / "shards"), "--out", str(out), "--no-surrogate", "--keep-from", str(out)]
+    assert main([*args, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["kept_library"] is True
+    assert main(args) == 0
+    assert f"embedding kept unchanged from {out}" in capsys.readouterr().out
+    assert main([*args[:-1], str(tmp_path / "missing.h5")]) == 2
+    assert "missing.h5 does not exist" in capsys.readouterr().err

@@ -67,21 +67,19 @@ class KeptLayer:
 
 
 class EarlierTable:
-    """The fit keys of an earlier table's surrogate layers, and their contents on request."""
+    """What ``pack`` may keep of an earlier table, read once (the file is closed again at once).
+
+    Holding it in memory (a few MB) lets ``keep_from`` be the very file that ``pack`` replaces.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._table = TableFile(self.path)
-        self._keys = self._fit_keys()
-
-    def close(self) -> None:
-        self._table.close()
-
-    def __enter__(self) -> EarlierTable:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        with TableFile(self.path) as table:
+            self._keys = _fit_keys(table)
+            self._layers = {fid: _group(table, f"{schema.SURROGATE}/{fid}") for fid in self._keys}
+            self._library = _group(table, schema.ARCHS, LIBRARY_COLUMNS)
+            self._cost_model = table.meta_json("ged_cost_model")
+            self._card_digest = table.checksums.get(f"{schema.ARCHS}/card")
 
     def library_columns(self, archs: dict[str, np.ndarray], cost_model: dict[str, Any]) -> KeptLayer | None:
         """The stored ``embedding`` and ``neighbours`` columns if the rows and the GED cost model are unchanged.
@@ -91,51 +89,52 @@ class EarlierTable:
         ``cost_model`` is the new /meta ``ged_cost_model``; the kept columns come with the stored
         one's ``library`` build notes (they describe the stored fit), in ``attrs``.
         """
-        table = self._table
-        stored = table.meta_json("ged_cost_model")
+        stored = self._cost_model
         same_model = {k: v for k, v in stored.items() if k != "library"} == {
             k: v for k, v in json.loads(json.dumps(cost_model)).items() if k != "library"
         }
-        same_rows = table.checksums.get(f"{schema.ARCHS}/card") == checksum(archs["card"])
-        if not (same_model and same_rows):
-            return None
-        columns = {c: np.array(table.read(f"{schema.ARCHS}/{c}")) for c in LIBRARY_COLUMNS}
-        if any(columns[c].shape != archs[c].shape for c in LIBRARY_COLUMNS):
+        same_rows = self._card_digest == checksum(archs["card"])
+        columns = self._library.columns
+        same_shapes = all(c in columns and columns[c].shape == archs[c].shape for c in LIBRARY_COLUMNS)
+        if not (same_model and same_rows and same_shapes):
             return None
         return KeptLayer(columns, {"ged_cost_model": stored})
 
     def layer(self, fidelity: str, key: str) -> KeptLayer | None:
         """The stored layer of ``fidelity`` if it was fitted from the inputs ``key`` names, else None."""
-        if self._keys.get(fidelity) != key:
-            return None
-        prefix = f"{schema.SURROGATE}/{fidelity}/"
-        names = [n for n in self._table.checksums if n.startswith(prefix)]
-        columns = {n[len(prefix) :]: np.array(self._table.read(n)) for n in names}
-        return KeptLayer(columns, self._table.stored_attrs(prefix[:-1]))
+        return self._layers[fidelity] if self._keys.get(fidelity) == key else None
 
-    def _fit_keys(self) -> dict[str, str]:
-        table = self._table
-        space = str(table.meta.get("design_space_yaml", ""))
-        archs = _digests(table, schema.ARCHS, FIT_ARCH_COLUMNS)
-        fitted = table.groups(schema.SURROGATE)
-        keys = {}
-        for fidelity in fitted:
-            attrs = table.attrs(f"{schema.SURROGATE}/{fidelity}")
-            prior_name = attrs.get("prior")
-            prior = None
-            if prior_name:
-                if prior_name not in fitted:
-                    continue
-                prior = (str(prior_name), checksum(self._row_scores(prior_name)))
-            settings = stored_fit_settings(attrs)
-            results = _digests(table, f"{schema.RESULTS}/{fidelity}", FIT_RESULT_COLUMNS)
-            keys[fidelity] = fit_key(archs, results, space, settings, prior)
-        return keys
 
-    def _row_scores(self, fidelity: str) -> np.ndarray:
-        group = f"{schema.RESULTS}/{fidelity}"
-        columns = {c: self._table.read(f"{group}/{c}") for c in ("arch", "status", "score")}
-        return row_scores(columns, self._table.read(f"{schema.SURROGATE}/{fidelity}/mean"))
+def _fit_keys(table: TableFile) -> dict[str, str]:
+    """:func:`fit_key` of every surrogate the table stores, from its own contents."""
+    space = str(table.meta.get("design_space_yaml", ""))
+    archs = _digests(table, schema.ARCHS, FIT_ARCH_COLUMNS)
+    fitted = table.groups(schema.SURROGATE)
+    keys = {}
+    for fidelity in fitted:
+        attrs = table.attrs(f"{schema.SURROGATE}/{fidelity}")
+        prior_name = attrs.get("prior")
+        prior = None
+        if prior_name:
+            if prior_name not in fitted:
+                continue
+            group = f"{schema.RESULTS}/{prior_name}"
+            columns = {c: table.read(f"{group}/{c}") for c in ("arch", "status", "score")}
+            scores = row_scores(columns, table.read(f"{schema.SURROGATE}/{prior_name}/mean"))
+            prior = (str(prior_name), checksum(scores))
+        settings = stored_fit_settings(attrs)
+        results = _digests(table, f"{schema.RESULTS}/{fidelity}", FIT_RESULT_COLUMNS)
+        keys[fidelity] = fit_key(archs, results, space, settings, prior)
+    return keys
+
+
+def _group(table: TableFile, group: str, columns: tuple[str, ...] | None = None) -> KeptLayer:
+    """A group's datasets (all, or ``columns``) and its attributes exactly as stored."""
+    prefix = f"{group}/"
+    names = [n for n in table.checksums if n.startswith(prefix) and "/" not in n[len(prefix) :]]
+    if columns is not None:
+        names = [n for n in names if n[len(prefix) :] in columns]
+    return KeptLayer({n[len(prefix) :]: np.array(table.read(n)) for n in names}, table.stored_attrs(group))
 
 
 def _digests(table: TableFile, group: str, columns: tuple[str, ...]) -> dict[str, str]:

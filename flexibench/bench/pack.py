@@ -109,7 +109,7 @@ def pack(
     from flexibench.core.version import __version__
 
     space = space or DesignSpace.default()
-    earlier = EarlierTable(keep_from) if keep_from is not None and fit_surrogate else None
+    earlier = EarlierTable(keep_from) if keep_from is not None else None
     space_text = space.yaml_text or json.dumps(_space_dict(space))
     shards = list(shards)
     shard_paths = expand_shard_paths(shards)
@@ -196,8 +196,6 @@ def pack(
     }
     from flexibench.bench.verify import verify
 
-    if earlier is not None:
-        earlier.close()  # before the rename: ``keep_from`` may be ``out`` itself
     with atomic_output(out) as tmp:
         write_file(tmp, meta, datasets, group_attrs)
         verify(tmp, check_hashes=False).raise_for_problems()

@@ -35,6 +35,19 @@ def test_query_text_and_seed(table, capsys):
     assert "+-" in capsys.readouterr().out  # two seeds: their spread
 
 
+def test_a_surrogate_answer_says_how_far_the_surrogate_misses(table, capsys):
+    path, library = table
+    unmeasured = library.cards[-1].to_json()  # the fixture measures the first 40 of 64 cards
+    assert main(["query", unmeasured, "--table", str(path)]) == 0
+    printed = capsys.readouterr().out
+    assert "[surrogate, not measured]" in printed
+    assert main(["info", "--table", str(path), "--json"]) == 0
+    cv_rmse = json.loads(capsys.readouterr().out)["fidelities"]["nano"]["surrogate"]["cv_rmse"]
+    assert f"misses measured cards it never saw by {cv_rmse:.2f} points RMSE (5-fold" in printed
+    assert main(["query", "bert-tiny", "--table", str(path)]) == 0
+    assert "misses" not in capsys.readouterr().out  # a measured card's spread is its seeds'
+
+
 def test_query_errors_are_one_line(table, capsys):
     path, _ = table
     bad = json.dumps(ModelCard.named("bert-tiny").to_dict() | {"n": [3, 3]})

@@ -91,6 +91,7 @@ def _query(args: argparse.Namespace) -> int:
     seed = _seed(args.seed)
     with load(args.table) as bench:
         result = bench.query(args.card, args.fidelity, seed, budget=args.budget)
+        surrogate = {} if result.measured else bench.info()["fidelities"][result.fidelity].get("surrogate") or {}
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
         return 0
@@ -101,11 +102,19 @@ def _query(args: argparse.Namespace) -> int:
         seeds = f"seed {result.seed}" + (" (drawn)" if seed == "sample" else "")
     elif seed == "sample":
         seeds = "one draw from the surrogate"
+    elif not result.measured:
+        seeds = "not measured"
     else:
         seeds = f"{result.n_seeds} seed(s)"
     at = f", {result.budget} {result.budget_unit}" if result.budget is not None else ""
     print(f"{result.card.short()}")
     print(f"  fidelity {result.fidelity}{at}: score {result.score:.2f}{std}  [{result.source}, {seeds}]")
+    if "cv_rmse" in surrogate:  # the ensemble's spread is no error bar: say how far its answers miss
+        print(
+            f"  the surrogate misses measured cards it never saw by {surrogate['cv_rmse']:.2f} points RMSE "
+            f"({surrogate.get('cv_folds', '?')}-fold cross-validation over {surrogate['n_train'] + surrogate['n_val']}"
+            " cards); +- is its ensemble's spread"
+        )
     for task, value in result.task_scores.items():
         print(f"    {task:>8}: {value:.2f}")
     print(f"  params {result.params:,}  FLOPs {result.flops:,}")

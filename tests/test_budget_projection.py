@@ -58,3 +58,16 @@ def test_the_anchor_set_cost_runs_the_pilot_twice_and_every_run_from_scratch(pro
     per_step = {"p1": 0.2, "p2": 0.3, "o1": 0.5}
     cost = projection.anchor_cost(["p1", "p2"], ["o1"], per_step, budget=20000)
     assert cost == pytest.approx(2 * 0.5 * 20000 + 0.5 * 20000)
+
+
+def test_the_ranking_forecast_sees_a_crossing_that_the_checkpoint_misses(projection):
+    # "fast" is behind "slow" at 10,000 and ahead at 30,000: the exact curves' forecast knows, the checkpoint not
+    fast, slow = (2.0, 20.0, 1.0), (2.5, 0.5 * np.sqrt(20.0), 0.5)
+    steps = range(500, 30001, 250)
+    curves = {
+        name: {t: float(projection.power_law(t, *p)) for t in steps} for name, p in (("fast", fast), ("slow", slow))
+    }
+    curves["c"] = {t: float(projection.power_law(t, 7.0, 1.0, 0.5)) for t in steps}  # behind both throughout
+    checkpoint, forecast = projection.ranking_forecast(curves, 3000, 10000, 30000)
+    assert checkpoint == pytest.approx(1 / 3)  # one of three pairs reversed between 10,000 and 30,000
+    assert forecast == pytest.approx(1.0)

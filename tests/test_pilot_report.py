@@ -124,3 +124,20 @@ def test_seed_agreement_is_kendall_tau_between_seeds_on_common_checkpoints(pilot
     same = pilot_report.seed_agreement(first, first)
     assert all(tau == pytest.approx(1.0) and diff == 0 for t, _, tau, diff in same if t > 1000)
     assert pilot_report.seed_agreement(first, {"bert-mini": first["bert-mini"], "bert-tiny": first["bert-tiny"]}) == []
+
+
+def test_family_agreement_finds_the_one_family_that_moves_the_ranking(pilot_report):
+    # the BERT cards start last and end first; every other order (within families, among the rest) holds
+    final = settled_final()
+    half_order = [n for n in NAMES if not n.startswith("bert")] + [n for n in NAMES if n.startswith("bert")]
+    losses = curves(final, half_order)
+    scores = np.array([[-losses[n][b] for b in BUDGETS] for n in NAMES])
+    rows = {
+        row.split(" | ")[0].lstrip("| "): row for row in pilot_report.family_agreement(NAMES, scores, BUDGETS, [8000])
+    }
+    cell = {label: float(row.rstrip(" |").split(" | ")[-1]) for label, row in rows.items()}
+    expected_all = kendalltau([losses[n][4000] for n in NAMES], [losses[n][8000] for n in NAMES]).statistic
+    assert cell["all cards"] == pytest.approx(expected_all, abs=0.005) and cell["all cards"] < 0.5
+    assert cell["without bert"] == 1.0 and cell["bert only"] == 1.0
+    assert cell["without convbert"] < 1.0 and cell["without fnet"] < 1.0
+    assert rows["without bert"].split(" | ")[1] == "8"  # the row says how many cards it ranks

@@ -90,6 +90,20 @@ def backtest(curves: Curves, start: int, until: int, target: int) -> tuple[float
     return float(np.sqrt(np.mean(np.square(errors)))), tau_half(curves, fits, until, target), measured
 
 
+def ranking_forecast(curves: Curves, start: int, prefix: int, target: int) -> tuple[float, float]:
+    """How well the ranking at ``target`` is known from the steps up to ``prefix``: Kendall tau against it of
+    the losses measured at ``prefix`` and of the losses forecast at ``target`` by a fit to ``start..prefix``.
+
+    If the forecast ranks better than the checkpoint, a fidelity could score cards by their fitted curve
+    at a budget too long to train (learning-curve extrapolation) instead of by their last checkpoint.
+    """
+    names = sorted(curves)
+    final = [curves[n][target] for n in names]
+    raw = kendalltau([curves[n][prefix] for n in names], final).statistic
+    forecast = [power_law(target, *fit_curve(curves[n], start, prefix)) for n in names]
+    return float(raw), float(kendalltau(forecast, final).statistic)
+
+
 def cpu_per_step(records, nano_seconds: Mapping[str, float]) -> tuple[dict[str, float], tuple[float, float]]:
     """Measured CPU-s per step of the pilot cards with ``cpu_time_s``, and the line ``(a, b)`` on nano's time."""
     measured = {r.card_hash: r.cpu_time_s / r.heldout.steps[-1] for r in records if r.cpu_time_s}
@@ -193,6 +207,19 @@ def main() -> int:
         for start in starts:
             rmse, forecast, actual = backtest(curves, start, until, last)
             lines.append(f"| {start}-{until} | {rmse:.3f} | {forecast:.2f} | {actual:.2f} |")
+    prefixes = [p for p in (6000, 7000, 8000, 10000, 12000) if p < last and p - max(starts) >= 1000]
+    lines += [
+        "",
+        f"**Ranking forecast**: the ranking at {last} known from the steps up to an earlier one. Kendall tau",
+        f"against the measured losses at {last} of the losses measured at that step (`checkpoint`) and of",
+        f"those forecast at {last} by each fit window ending there (`forecast`).",
+        "",
+        "| steps known | checkpoint | " + " | ".join(f"forecast, fit from {s}" for s in starts) + " |",
+        "|---:|---:|" + "---:|" * len(starts),
+    ]
+    for prefix in prefixes:
+        pairs_ = [ranking_forecast(curves, start, prefix, last) for start in starts]
+        lines.append(f"| {prefix:,} | {pairs_[0][0]:.2f} | " + " | ".join(f"{f:.2f}" for _, f in pairs_) + " |")
     taus = projection(curves, starts, last, budgets)
     pairs = len(curves) * (len(curves) - 1) // 2
     lines += [

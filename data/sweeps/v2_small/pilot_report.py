@@ -152,15 +152,14 @@ def family_order(losses: dict[str, dict[int, float]], budgets: list[int]) -> lis
     return rows
 
 
-def family_agreement(
-    records: list[ResultRecord], scores: np.ndarray, budgets: list[int], marks: list[int]
-) -> list[str]:
+def family_agreement(names: list[str], scores: np.ndarray, budgets: list[int], marks: list[int]) -> list[str]:
     """Table rows: ``tau_half`` at each of ``marks`` over all cards, without each family, and within each.
 
-    Which pairs keep ``tau_half`` down says what the budget is still deciding: if the ranking has
-    settled inside every family and among the others, only one family's late descent moves it.
+    ``names`` are the cards of the rows of ``scores`` (``bert-mini``: family ``bert``). Which pairs
+    keep ``tau_half`` down says what the budget is still deciding: if the ranking has settled inside
+    every family and among the others, only one family's late descent moves it.
     """
-    family = [card_name(ModelCard.from_dict(r.card)).split("-")[0] for r in records]
+    family = [name.split("-")[0] for name in names]
     subsets = [("all cards", [True] * len(family))]
     subsets += [(f"without {f}", [g != f for g in family]) for f in FAMILIES]
     subsets += [(f"{f} only", [g == f for g in family]) for f in FAMILIES]
@@ -325,7 +324,7 @@ def report(
             "",
             "| cards | n | " + " | ".join(str(b) for b in marks) + " |",
             "|---|---:|" + "---:|" * len(marks),
-            *family_agreement(records, scores, budgets, marks),
+            *family_agreement([card_name(ModelCard.from_dict(r.card)) for r in records], scores, budgets, marks),
         ]
     others = [r for r in read_shards(expand_shard_paths([second_seed])) if r.status == "ok"] if second_seed else []
     seeds = sorted({r.seed for r in records})

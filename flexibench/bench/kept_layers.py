@@ -1,4 +1,4 @@
-"""Surrogate layers kept from an earlier table when nothing they were fitted from has changed.
+"""Fitted layers (the embedding, each fidelity's surrogate) kept from an earlier table when their inputs are unchanged.
 
 A fidelity's surrogate is an ensemble of small networks trained with torch, and the same
 fit on another CPU (AVX2 against AVX-512 kernels sum in another order) lands on other

@@ -72,12 +72,18 @@ def test_info_json_has_the_documented_keys(table, capsys):
     assert "surrogate (held-out" in printed and "surrogate (5-fold cross-validation, 3 repeats)" in printed
 
 
-def test_pack_then_verify(tmp_path, table, monkeypatch, capsys):
+@pytest.fixture
+def shards(tmp_path, table, monkeypatch):
+    """30 fixture records in ``tmp_path/shards``, packed against the fixture library; returns the folder."""
     _, library = table
     write_shard(tmp_path / "shards" / "w0.jsonl", fixture_records(library)[:30])
     monkeypatch.setattr("flexibench.library.load_or_build_library", lambda level=1, **kw: library, raising=False)
+    return tmp_path / "shards"
+
+
+def test_pack_then_verify(tmp_path, shards, capsys):
     out = tmp_path / "table.h5"
-    assert main(["pack", str(tmp_path / "shards"), "--out", str(out), "--no-surrogate", "--json"]) == 0
+    assert main(["pack", str(shards), "--out", str(out), "--no-surrogate", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["records"] == {"nano": 30} and report["measured_cards"] == {"nano": 15}
     assert main(["verify", str(out)]) == 0
@@ -125,14 +131,11 @@ def test_info_shows_many_evenly_spaced_checkpoints_as_a_range(budgets, shown):
     assert checkpoints(budgets) == shown
 
 
-def test_pack_keep_from_says_what_it_kept(tmp_path, table, monkeypatch, capsys):
-    _, library = table
-    write_shard(tmp_path / "shards" / "w0.jsonl", fixture_records(library)[:30])
-    monkeypatch.setattr("flexibench.library.load_or_build_library", lambda level=1, **kw: library, raising=False)
+def test_pack_keep_from_says_what_it_kept(tmp_path, shards, capsys):
     out = tmp_path / "table.h5"
-    assert main(["pack", str(tmp_path / "shards"), "--out", str(out), "--no-surrogate", "--json"]) == 0
+    assert main(["pack", str(shards), "--out", str(out), "--no-surrogate", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["kept_library"] is False
-    args = ["pack", str(tmp_path / "shards"), "--out", str(out), "--no-surrogate", "--keep-from", str(out)]
+    args = ["pack", str(shards), "--out", str(out), "--no-surrogate", "--keep-from", str(out)]
     assert main([*args, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["kept_library"] is True
     assert main(args) == 0

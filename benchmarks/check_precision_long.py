@@ -22,10 +22,12 @@ from flexibench.bench.journal import expand_shard_paths, read_shards
 from flexibench.core import ModelCard
 
 
-def curves(folder: str) -> dict[tuple[str, int], dict[int, float]]:
-    """(card hash, seed) -> held-out loss by step, of the ``ok`` records in ``folder``."""
+def curves(folder: str) -> tuple[dict[tuple[str, int], dict[int, float]], dict[tuple[str, int], str]]:
+    """(card hash, seed) -> held-out loss by step, and -> the card's short form, of the ``ok`` records in ``folder``."""
     records = [r for r in read_shards(expand_shard_paths([folder])) if r.status == "ok"]
-    return {(r.card_hash, r.seed): dict(zip(r.heldout.steps, r.heldout.loss)) for r in records}
+    keys = [(r.card_hash, r.seed) for r in records]
+    losses = {k: dict(zip(r.heldout.steps, r.heldout.loss)) for k, r in zip(keys, records)}
+    return losses, {k: ModelCard.from_dict(r.card).short() for k, r in zip(keys, records)}
 
 
 def rank_among(field: dict[tuple[str, int], dict[int, float]], key: tuple[str, int], loss: float, step: int) -> int:
@@ -40,13 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bf16", default="data/shards/small-pilot-14k")
     parser.add_argument("--every", type=int, default=1000, help="checkpoints shown (steps)")
     args = parser.parse_args(argv)
-    fp32, bf16 = curves(args.fp32), curves(args.bf16)
+    (fp32, names), (bf16, _) = curves(args.fp32), curves(args.bf16)
     keys = [k for k in fp32 if k in bf16]
     if not keys:
         sys.exit(f"no (card, seed) of {args.fp32} has a record in {args.bf16}")
-    names = {}
-    for record in read_shards(expand_shard_paths([args.fp32])):
-        names[(record.card_hash, record.seed)] = ModelCard.from_dict(record.card).short()
     steps = sorted(s for s in set.intersection(*(set(fp32[k]) & set(bf16[k]) for k in keys)) if s % args.every == 0)
     print(f"fp32 ({args.fp32}) against bf16 ({args.bf16}): held-out loss, nats; rank among {len(bf16)} bf16 cards")
     print()

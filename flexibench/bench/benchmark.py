@@ -707,13 +707,6 @@ class Benchmark:
         }
         for name in self.fidelities:
             meas = self._fidelity(name)
-            surrogate = None
-            if self._predictor(meas).available:
-                attrs = self._table.attrs(f"{schema.SURROGATE}/{name}")
-                surrogate = {k: attrs.get(k) for k in schema.SURROGATE_ATTRS if k != "model"}
-                optional = (*schema.SURROGATE_CV_ATTRS, "curve_kendall_tau", *schema.SURROGATE_PRIOR_ATTRS)
-                surrogate |= {k: attrs[k] for k in optional if k in attrs}
-                surrogate["model"] = attrs.get("model")
             out["fidelities"][name] = {
                 "records": len(meas.arch),
                 "ok_records": int((meas.status == STATUSES.index("ok")).sum()),
@@ -723,7 +716,7 @@ class Benchmark:
                 "budgets": meas.budgets.tolist(),
                 "budget_unit": meas.unit,
                 "tokens_per_step": meas.tokens_per_step,
-                "surrogate": surrogate,
+                "surrogate": self.surrogate_figures(name),
             }
         out["between"] = self._between_fidelities()
         hardware = self.hardware
@@ -732,6 +725,22 @@ class Benchmark:
                 k: hardware.get(k) for k in ("cards_measured", "machine", "settings", "reference_spread")
             } | {"columns": sorted(hardware.get("columns", {}))}
         return out
+
+    def surrogate_figures(self, fidelity: str | None = None) -> dict[str, Any] | None:
+        """The fidelity's surrogate: its validation figures and model description (None without one).
+
+        What :meth:`info` lists under ``fidelities.<name>.surrogate``; read alone, it costs one
+        group's attributes (``flexibench query`` prints the cross-validated error beside an answer).
+        """
+        meas = self._fidelity(fidelity)
+        if not self._predictor(meas).available:
+            return None
+        attrs = self._table.attrs(f"{schema.SURROGATE}/{meas.name}")
+        surrogate = {k: attrs.get(k) for k in schema.SURROGATE_ATTRS if k != "model"}
+        optional = (*schema.SURROGATE_CV_ATTRS, "curve_kendall_tau", *schema.SURROGATE_PRIOR_ATTRS)
+        surrogate |= {k: attrs[k] for k in optional if k in attrs}
+        surrogate["model"] = attrs.get("model")
+        return surrogate
 
     def _between_fidelities(self) -> list[dict[str, Any]]:
         """For each pair of fidelities: the cards measured at both and the Kendall tau of their seed-mean scores.

@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     pack.add_argument(
         "--keep-from",
         default=None,
-        help="an earlier table (often --out itself): copy each fidelity's surrogate where its inputs are unchanged",
+        help="an earlier table (often --out itself): keep its embedding and surrogates whose inputs are unchanged",
     )
     pack.add_argument("--json", action="store_true", help="machine-readable output")
     pack.set_defaults(handler=_pack)
@@ -91,7 +91,7 @@ def _query(args: argparse.Namespace) -> int:
     seed = _seed(args.seed)
     with load(args.table) as bench:
         result = bench.query(args.card, args.fidelity, seed, budget=args.budget)
-        surrogate = {} if result.measured else bench.info()["fidelities"][result.fidelity].get("surrogate") or {}
+        surrogate = {} if result.measured else bench.surrogate_figures(result.fidelity) or {}
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
         return 0

@@ -60,7 +60,8 @@ def fit_key(
 
 @dataclass(frozen=True)
 class KeptLayer:
-    """One fidelity's ``/surrogate`` group as stored in the earlier table."""
+    """Datasets of one group of the earlier table (a fidelity's ``/surrogate``, or /archs' library
+    columns) and attributes to store with them, exactly as they were stored."""
 
     columns: dict[str, np.ndarray]
     attrs: dict[str, Any]

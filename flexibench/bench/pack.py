@@ -145,8 +145,9 @@ def pack(
     if latency is not None and latency.cards_measured:
         datasets.update({f"{schema.ARCHS}/{k}": v for k, v in columns_for(list(archs["hash"]), latency).items()})
         group_attrs[schema.ARCHS] = {schema.HARDWARE_ATTR: latency.attrs()}
-    report = PackReport(Path(out), archs=len(archs["card"]), library_cards=len(library.cards))
-    report.kept_library = kept_library is not None
+    report = PackReport(
+        Path(out), archs=len(archs["card"]), library_cards=len(library.cards), kept_library=kept_library is not None
+    )
     results: dict[str, dict[str, np.ndarray]] = {}
     for fidelity, recs in sorted(by_fidelity.items()):
         columns, attrs = _result_columns(recs, row_of, parsed)
